@@ -1,0 +1,162 @@
+"""Tutorial 01, perturbation learning: NumPy references (float64), in the order of the tutorial.
+
+A perturbation rule never computes a derivative. It nudges the network at random, watches how the
+loss changes, and credits the nudge with that change:
+
+    weight perturbation (WP):  dL/dW ~ E[(L(W + Psi) - L(W)) Psi] / sigma^2,     Psi ~ N(0, sigma^2)
+    node perturbation (NP):    dL_n/dz ~ (L_n(z + xi) - L_n(z)) xi / sigma^2,     xi ~ N(0, sigma^2)
+                               dL/dW = 1/N sum_n (dL_n/dz_n) outer input_n  (one matrix product)
+
+Both are unbiased to first order in sigma; NP perturbs N*(H + C) numbers instead of every weight,
+so its estimate is far less noisy. Symbols and conventions: see course_utils.mlp. Every random
+sample is an argument, so the functions are pure and gradable.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .mlp import forward, layer_gradients, mse_loss, num_layers, per_example_loss
+
+
+def weight_perturbation_gradient(params, x, y, perturbations, sigma, activation="sigmoid"):
+    """Exercise perturbation.weight_perturbation: the weight-perturbation gradient estimate.
+
+    Arguments:
+        params: {"W1": (H, D), "b1": (H,), "W2": (C, H), "b2": (C,)} (any depth works).
+        x: (N, D) inputs. y: (N, C) one-hot targets.
+        perturbations: dict with the keys of params, each (K, *shape): K draws of Psi, every entry
+            ~ N(0, sigma^2) (already scaled by sigma).
+        sigma: the standard deviation of the perturbations.
+        activation: "sigmoid" or "relu".
+    Returns:
+        dict with the keys of params: the mean over the K draws of
+        (L(theta + Psi_k) - L(theta)) Psi_k / sigma^2, where L is the batch loss (mse_loss).
+    """
+    loss_clean = mse_loss(forward(params, x, activation)["y_hat"], y)
+    num_samples = next(iter(perturbations.values())).shape[0]
+    estimate = {name: np.zeros_like(value, dtype=np.float64) for name, value in params.items()}
+    for k in range(num_samples):
+        perturbed = {name: params[name] + perturbations[name][k] for name in params}
+        loss_change = mse_loss(forward(perturbed, x, activation)["y_hat"], y) - loss_clean
+        for name in params:
+            estimate[name] += loss_change * perturbations[name][k] / sigma**2
+    return {name: value / num_samples for name, value in estimate.items()}
+
+
+def node_perturbation_gradient(params, x, y, node_noise, sigma, activation="sigmoid"):
+    """Exercise perturbation.node_perturbation: the node-perturbation gradient estimate.
+
+    Arguments:
+        params, x, y, activation: as in weight_perturbation_gradient.
+        node_noise: {"z1": (N, H), "z2": (N, C)} (one entry per layer): xi, added to each layer's
+            pre-activation, every entry ~ N(0, sigma^2).
+        sigma: the standard deviation of the noise.
+    Returns:
+        dict with the keys of params. For each layer l, with clean input h_{l-1} (N, in):
+            g_n = (L_n(noisy) - L_n(clean)) xi_{l,n} / sigma^2      (N, out), per example n
+            dL/dW_l = 1/N g^T @ h_{l-1},   dL/db_l = 1/N sum_n g_n
+        where L_n is example n's loss (per_example_loss). One clean and one noisy forward pass,
+        and a matrix product per layer: no (out x in x N) tensor is ever built.
+    """
+    clean = forward(params, x, activation)
+    noisy = forward(params, x, activation, node_noise=node_noise)
+    loss_change = per_example_loss(noisy["y_hat"], y) - per_example_loss(clean["y_hat"], y)  # (N,)
+    grads = {}
+    for l in range(1, num_layers(params) + 1):
+        delta = loss_change[:, None] * node_noise[f"z{l}"] / sigma**2 / x.shape[0]
+        grads[f"W{l}"], grads[f"b{l}"] = layer_gradients(delta, clean["inputs"][l - 1])
+    return {k: grads[k] for k in params}
+
+
+def gradient_snr(samples):
+    """Exercise perturbation.gradient_snr: the signal-to-noise ratio of a gradient estimator.
+
+    Arguments:
+        samples: (S, P): S independent estimates (one per example, or per noise draw) of a
+            P-parameter gradient, one per row.
+    Returns:
+        float: the mean over parameters of |mean_s| / std_s (std with ddof=0, across the S rows).
+        Parameters whose std is exactly 0 (always-off input pixels, for instance) carry no signal
+        and are left out of the mean.
+    """
+    samples = np.asarray(samples, dtype=np.float64)
+    mean, std = samples.mean(axis=0), samples.std(axis=0)
+    used = std > 0
+    return float(np.mean(np.abs(mean[used]) / std[used]))
+
+
+# ----------------------------------------------------------------------------------------------
+# Sampling the noise, and per-example estimates for the SNR measurement (not exercises).
+
+def sample_weight_perturbations(rng, params, sigma, num_samples=1):
+    """K draws of Psi ~ N(0, sigma^2) for every parameter: {name: (K, *shape)}."""
+    return {name: sigma * rng.standard_normal((num_samples, *value.shape))
+            for name, value in params.items()}
+
+
+def sample_node_noise(rng, params, batch_size, sigma):
+    """xi ~ N(0, sigma^2) for every layer's pre-activation: {"z1": (N, H), ..., "zL": (N, C)}."""
+    return {f"z{l}": sigma * rng.standard_normal((batch_size, params[f"b{l}"].shape[0]))
+            for l in range(1, num_layers(params) + 1)}
+
+
+def flatten(grads) -> np.ndarray:
+    """A gradient dict -> one vector (P,), in the order of its keys."""
+    return np.concatenate([np.ravel(v) for v in grads.values()])
+
+
+def per_example_estimates(method, params, x, y, rng, sigma=1e-3, activation="sigmoid"):
+    """(S, P) gradient estimates, one per example (S = N), each from its own noise draw.
+
+    method: "backprop", "weight_perturbation" or "node_perturbation". The rows are what
+    gradient_snr measures: backprop's vary only with the example, the perturbation rules' also
+    with the noise.
+    """
+    from .mlp import backprop_gradients
+    rows = []
+    for n in range(x.shape[0]):
+        xn, yn = x[n:n + 1], y[n:n + 1]
+        if method == "backprop":
+            g = backprop_gradients(params, xn, yn, activation)
+        elif method == "weight_perturbation":
+            g = weight_perturbation_gradient(
+                params, xn, yn, sample_weight_perturbations(rng, params, sigma), sigma, activation)
+        elif method == "node_perturbation":
+            g = node_perturbation_gradient(
+                params, xn, yn, sample_node_noise(rng, params, 1, sigma), sigma, activation)
+        else:
+            raise ValueError(f"unknown method {method!r}")
+        rows.append(flatten(g))
+    return np.stack(rows)
+
+
+# ----------------------------------------------------------------------------------------------
+# The registered rules (course_utils.rules): estimate, then an SGD step.
+
+def _backprop(params, x, y, rng, cfg):
+    from .mlp import backprop_gradients, loss
+    return backprop_gradients(params, x, y, cfg["activation"]), loss(params, x, y, cfg["activation"])
+
+
+def _weight_perturbation(params, x, y, rng, cfg):
+    from .mlp import loss
+    psi = sample_weight_perturbations(rng, params, cfg["sigma"], cfg["perturbations"])
+    grads = weight_perturbation_gradient(params, x, y, psi, cfg["sigma"], cfg["activation"])
+    return grads, loss(params, x, y, cfg["activation"])
+
+
+def _node_perturbation(params, x, y, rng, cfg):
+    from .mlp import loss
+    xi = sample_node_noise(rng, params, x.shape[0], cfg["sigma"])
+    grads = node_perturbation_gradient(params, x, y, xi, cfg["sigma"], cfg["activation"])
+    return grads, loss(params, x, y, cfg["activation"])
+
+
+def _make_rules():
+    from .mlp import init_mlp, predict
+    from .training import numpy_gradient_backend
+    return [numpy_gradient_backend(f, init_mlp, predict)
+            for f in (_backprop, _weight_perturbation, _node_perturbation)]
+
+
+BACKPROP, WEIGHT_PERTURBATION, NODE_PERTURBATION = _make_rules()

@@ -1,0 +1,35 @@
+"""Every learning rule of the course, registered once (see registry.py for the protocol).
+
+Common settings: sizes (layer widths), activation, learning_rate, batch_size, epochs.
+The defaults are the ones that `make run` and `python -m course_utils.run RULE` use.
+"""
+from .registry import Rule, register
+
+MLP = {"sizes": (784, 100, 10), "activation": "sigmoid"}
+
+# --- Tutorial 01: perturbation learning --------------------------------------------------------
+register(Rule(
+    name="backprop",
+    summary="exact gradient by backpropagation (the baseline)",
+    tutorial="01_perturbation",
+    numpy="course_utils.perturbation:BACKPROP",
+    jax="course_utils.jax.perturbation:BACKPROP",
+    defaults={**MLP, "learning_rate": 0.1, "batch_size": 8, "epochs": 20},
+))
+register(Rule(
+    name="weight_perturbation",
+    summary="perturb every weight, correlate the loss change with the perturbation",
+    tutorial="01_perturbation",
+    numpy="course_utils.perturbation:WEIGHT_PERTURBATION",
+    jax="course_utils.jax.perturbation:WEIGHT_PERTURBATION",
+    defaults={**MLP, "learning_rate": 0.0005, "batch_size": 8, "epochs": 20, "sigma": 1e-3,
+              "perturbations": 1},
+))
+register(Rule(
+    name="node_perturbation",
+    summary="perturb the units' pre-activations, one extra forward pass per batch",
+    tutorial="01_perturbation",
+    numpy="course_utils.perturbation:NODE_PERTURBATION",
+    jax="course_utils.jax.perturbation:NODE_PERTURBATION",
+    defaults={**MLP, "learning_rate": 0.002, "batch_size": 8, "epochs": 20, "sigma": 1e-3},
+))
