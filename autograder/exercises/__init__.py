@@ -1,0 +1,33 @@
+"""Every graded exercise of the course, by id ("<tutorial>.<exercise>").
+
+Each tutorial's module defines a tuple ``EXERCISES``; they are collected here in tutorial order.
+"""
+from __future__ import annotations
+
+from importlib import import_module
+
+from ..core import Exercise
+
+# One module per tutorial, in course order.
+TUTORIAL_MODULES = ("perturbation",)
+
+EXERCISES: dict[str, Exercise] = {}
+for _name in TUTORIAL_MODULES:
+    for _exercise in import_module(f"{__name__}.{_name}").EXERCISES:
+        if _exercise.id in EXERCISES:
+            raise ValueError(f"exercise id {_exercise.id!r} is defined twice")
+        EXERCISES[_exercise.id] = _exercise
+
+
+def tutorials() -> list[str]:
+    return list(dict.fromkeys(e.tutorial for e in EXERCISES.values()))
+
+
+def exercises_of(tutorial: str) -> list[Exercise]:
+    return [e for e in EXERCISES.values() if e.tutorial == tutorial]
+
+
+def get_exercise(exercise_id: str) -> Exercise:
+    if exercise_id not in EXERCISES:
+        raise KeyError(f"unknown exercise {exercise_id!r}; known: {', '.join(EXERCISES)}")
+    return EXERCISES[exercise_id]

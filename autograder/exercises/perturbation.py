@@ -1,0 +1,175 @@
+"""Tutorial 01 (perturbation learning): fixtures and known mistakes for its three exercises."""
+from __future__ import annotations
+
+import numpy as np
+
+from course_utils import perturbation as ref
+from course_utils.mlp import forward, init_mlp, mse_loss, num_layers, per_example_loss
+
+from ..core import Exercise, Fixture, Mistake
+
+# (D, H, C, N, activation, seed): non-square layers, batches of one and more, both activations.
+SHAPES = [(5, 4, 3, 6, "sigmoid", 0), (3, 6, 2, 1, "relu", 1), (7, 3, 4, 5, "relu", 2),
+          (4, 5, 3, 9, "sigmoid", 3)]
+
+
+def _problem(D, H, C, N, activation, seed):
+    rng = np.random.default_rng(1000 + seed)
+    params = init_mlp(rng, (D, H, C), activation)
+    params = {k: v + 0.1 * rng.standard_normal(v.shape) for k, v in params.items()}  # nonzero biases
+    x = rng.standard_normal((N, D))
+    y = np.eye(C)[rng.integers(0, C, N)]
+    return rng, params, x, y
+
+
+def _wp_fixtures():
+    fixtures = []
+    for (D, H, C, N, act, seed), K in zip(SHAPES, (3, 1, 4, 2)):
+        rng, params, x, y = _problem(D, H, C, N, act, seed)
+        sigma = 0.1
+        psi = ref.sample_weight_perturbations(rng, params, sigma, K)
+        fixtures.append(Fixture(f"D={D}, H={H}, C={C}, N={N}, K={K}, {act}",
+                                dict(params=params, x=x, y=y, perturbations=psi, sigma=sigma,
+                                     activation=act)))
+    return fixtures
+
+
+def _np_fixtures():
+    fixtures = []
+    for D, H, C, N, act, seed in SHAPES:
+        rng, params, x, y = _problem(D, H, C, N, act, seed)
+        sigma = 0.1
+        xi = ref.sample_node_noise(rng, params, N, sigma)
+        fixtures.append(Fixture(f"D={D}, H={H}, C={C}, N={N}, {act}",
+                                dict(params=params, x=x, y=y, node_noise=xi, sigma=sigma,
+                                     activation=act)))
+    return fixtures
+
+
+def _snr_fixtures():
+    fixtures = []
+    for S, P, seed in ((6, 5, 0), (20, 3, 1), (3, 8, 2)):
+        rng = np.random.default_rng(seed)
+        samples = rng.standard_normal((S, P)) * rng.uniform(0.5, 2, P) + rng.standard_normal(P)
+        samples[:, 0] = 0.0          # a parameter that never changes (an always-off pixel)
+        fixtures.append(Fixture(f"S={S} samples, P={P} parameters", dict(samples=samples)))
+    return fixtures
+
+
+# --- known wrong variants ----------------------------------------------------------------------
+
+def _wp_variant(params, x, y, perturbations, sigma, activation="sigmoid", *, power=2,
+                reduce="mean", baseline=True, biases=True):
+    loss_clean = mse_loss(forward(params, x, activation)["y_hat"], y) if baseline else 0.0
+    K = next(iter(perturbations.values())).shape[0]
+    out = {k: np.zeros_like(v) for k, v in params.items()}
+    for k in range(K):
+        change = mse_loss(forward({n: params[n] + perturbations[n][k] for n in params}, x,
+                                  activation)["y_hat"], y) - loss_clean
+        for n in params:
+            out[n] += change * perturbations[n][k] / sigma**power
+    out = {n: v / (K if reduce == "mean" else 1) for n, v in out.items()}
+    if not biases:
+        out = {n: (np.zeros_like(v) if n.startswith("b") else v) for n, v in out.items()}
+    return out
+
+
+def _np_variant(params, x, y, node_noise, sigma, activation="sigmoid", *, power=2,
+                reduce="mean", noisy_input=False, batch_loss=False, biases=True):
+    clean = forward(params, x, activation)
+    noisy = forward(params, x, activation, node_noise=node_noise)
+    change = per_example_loss(noisy["y_hat"], y) - per_example_loss(clean["y_hat"], y)
+    if batch_loss:
+        change = np.full_like(change, change.mean())
+    n = x.shape[0] if reduce == "mean" else 1
+    source = noisy if noisy_input else clean
+    out = {}
+    for l in range(1, num_layers(params) + 1):
+        g = change[:, None] * node_noise[f"z{l}"] / sigma**power / n
+        out[f"W{l}"] = g.T @ source["inputs"][l - 1]
+        out[f"b{l}"] = g.sum(0) if biases else np.zeros(g.shape[1])
+    return {k: out[k] for k in params}
+
+
+def _snr_variant(samples, *, absolute=True, ddof=0, axis=0, ratio_of_means=False):
+    s = np.asarray(samples, dtype=np.float64)
+    mean, std = s.mean(axis=axis), s.std(axis=axis, ddof=ddof)
+    used = std > 0
+    m = np.abs(mean[used]) if absolute else mean[used]
+    if ratio_of_means:
+        return float(np.mean(m) / np.mean(std[used]))
+    return float(np.mean(m / std[used]))
+
+
+def _variant(f, **options):
+    return lambda **kw: f(**kw, **options)
+
+
+EXERCISES = (
+    Exercise(
+        id="perturbation.weight_perturbation",
+        function_name="weight_perturbation_gradient",
+        reference=ref.weight_perturbation_gradient,
+        fixtures=_wp_fixtures,
+        points=3,
+        rtol=1e-5, atol=1e-8,
+        summary="weight-perturbation estimate mean_k (L(W+Psi_k) - L(W)) Psi_k / sigma^2",
+        mistakes=(
+            Mistake("wrong sign", "use L(W + Psi) - L(W), not L(W) - L(W + Psi)",
+                    lambda **kw: {k: -v for k, v in ref.weight_perturbation_gradient(**kw).items()}),
+            Mistake("divided by sigma instead of sigma^2",
+                    "Psi already carries one factor sigma; divide by sigma**2",
+                    _variant(_wp_variant, power=1)),
+            Mistake("sum instead of mean over the K perturbations",
+                    "average over the K samples (divide by K)", _variant(_wp_variant, reduce="sum")),
+            Mistake("missing baseline", "subtract the unperturbed loss L(W) from each perturbed loss",
+                    _variant(_wp_variant, baseline=False)),
+            Mistake("missing bias", "perturb and estimate the biases too (b1, b2)",
+                    _variant(_wp_variant, biases=False)),
+        ),
+    ),
+    Exercise(
+        id="perturbation.node_perturbation",
+        function_name="node_perturbation_gradient",
+        reference=ref.node_perturbation_gradient,
+        fixtures=_np_fixtures,
+        points=3,
+        rtol=1e-5, atol=1e-8,
+        summary="node-perturbation estimate: per-example (L_n(xi) - L_n(0)) xi_n / sigma^2, "
+                "outer product with the clean layer input, mean over the batch",
+        mistakes=(
+            Mistake("wrong sign", "use L_n(noisy) - L_n(clean), not the other way round",
+                    lambda **kw: {k: -v for k, v in ref.node_perturbation_gradient(**kw).items()}),
+            Mistake("sum instead of mean over the batch",
+                    "divide the summed outer products by the batch size N",
+                    _variant(_np_variant, reduce="sum")),
+            Mistake("divided by sigma instead of sigma^2", "xi already carries one factor sigma; "
+                    "divide by sigma**2", _variant(_np_variant, power=1)),
+            Mistake("noisy layer input", "the outer product uses the clean input of each layer "
+                    "(clean['inputs']), not the noisy pass's", _variant(_np_variant, noisy_input=True)),
+            Mistake("batch loss instead of each example's loss",
+                    "credit each example's noise with its own loss change (per_example_loss)",
+                    _variant(_np_variant, batch_loss=True)),
+            Mistake("missing bias", "the bias estimate is the batch mean of the per-example terms",
+                    _variant(_np_variant, biases=False)),
+        ),
+    ),
+    Exercise(
+        id="perturbation.gradient_snr",
+        function_name="gradient_snr",
+        reference=ref.gradient_snr,
+        fixtures=_snr_fixtures,
+        points=2,
+        summary="mean over parameters (std > 0) of |mean| / std across samples",
+        mistakes=(
+            Mistake("missing absolute value", "take |mean| before dividing: a negative mean is as "
+                    "much signal as a positive one", _variant(_snr_variant, absolute=False)),
+            Mistake("std with ddof=1", "use the population std (np.std's default ddof=0)",
+                    _variant(_snr_variant, ddof=1)),
+            Mistake("wrong axis", "rows are samples: take the mean and std over axis 0 "
+                    "(across samples), one value per parameter", _variant(_snr_variant, axis=1)),
+            Mistake("ratio of means", "average the per-parameter ratios |mean|/std, not the "
+                    "means separately", _variant(_snr_variant, ratio_of_means=True)),
+        ),
+    ),
+)

@@ -1,0 +1,102 @@
+"""The course's figures, in one house style. Every function returns the matplotlib Figure.
+
+Sections: house style; training curves (all tutorials); one section per tutorial below.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+# One colour per rule, the same in every figure of the course.
+RULE_COLORS = {
+    "backprop": "#222222",
+    "weight_perturbation": "#d95f02",
+    "node_perturbation": "#1b9e77",
+    "feedback_alignment": "#7570b3",
+    "direct_feedback_alignment": "#e7298a",
+    "kolen_pollack": "#66a61e",
+    "eqprop": "#e6ab02",
+    "forward_forward": "#a6761d",
+}
+STYLE = {
+    "figure.dpi": 100, "axes.spines.top": False, "axes.spines.right": False,
+    "axes.grid": True, "grid.alpha": 0.3, "axes.titlesize": 11, "axes.labelsize": 10,
+    "legend.frameon": False, "font.size": 10,
+}
+plt.rcParams.update(STYLE)
+
+
+def label(rule: str) -> str:
+    return rule.replace("_", " ")
+
+
+def color(rule: str) -> str:
+    return RULE_COLORS.get(rule, None)
+
+
+def smooth(values, window: int):
+    """Moving average (valid part), for noisy per-step curves."""
+    values = np.asarray(values, dtype=np.float64)
+    if window <= 1 or len(values) < window:
+        return values
+    return np.convolve(values, np.ones(window) / window, mode="valid")
+
+
+# --- training curves ---------------------------------------------------------------------------
+
+def plot_training(results, window: int = 50):
+    """Loss per step (smoothed) and test accuracy per epoch for a {rule: TrainResult} dict."""
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for name, r in results.items():
+        losses = smooth(r.step_losses, window)
+        ax_loss.plot(np.arange(len(losses)) + window - 1, losses, color=color(name), label=label(name))
+        epochs = [h["epoch"] for h in r.history if "test_accuracy" in h]
+        acc = [h["test_accuracy"] for h in r.history if "test_accuracy" in h]
+        ax_acc.plot(epochs, acc, "o-", color=color(name), label=label(name))
+    ax_loss.set(xlabel="update step", ylabel="training loss (MSE)", yscale="log", title="Training loss")
+    ax_acc.set(xlabel="epoch", ylabel="test accuracy", ylim=(0, 1), title="Test accuracy")
+    ax_acc.legend()
+    fig.tight_layout()
+    return fig
+
+
+# --- tutorial 01: perturbation learning ----------------------------------------------------------
+
+def plot_snr_bars(snr: dict):
+    """Bar chart of gradient SNR, {rule: value}, on a log scale."""
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    names = list(snr)
+    ax.bar([label(n) for n in names], [snr[n] for n in names], color=[color(n) for n in names])
+    ax.set(ylabel="gradient SNR (mean |mean| / std)", yscale="log", title="Signal-to-noise ratio")
+    fig.tight_layout()
+    return fig
+
+
+def plot_estimate_vs_true(estimates: dict, true, max_points: int = 3000, seed: int = 0):
+    """Scatter of estimated against true gradient entries, one panel per estimator."""
+    from .metrics import _vector, cosine_similarity
+    t = _vector(true)
+    rng = np.random.default_rng(seed)
+    keep = rng.choice(len(t), size=min(max_points, len(t)), replace=False)
+    fig, axes = plt.subplots(1, len(estimates), figsize=(4 * len(estimates), 3.6), squeeze=False)
+    for ax, (name, est) in zip(axes[0], estimates.items()):
+        e = _vector(est)
+        ax.scatter(t[keep], e[keep], s=4, alpha=0.4, color=color(name))
+        lim = np.abs(t[keep]).max() * 1.1
+        ax.plot([-lim, lim], [-lim, lim], "k--", lw=0.8)
+        ax.set(xlabel="true gradient (backprop)", ylabel="estimate",
+               title=f"{label(name)}: cos = {cosine_similarity(e, t):.2f}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_cosine_vs_samples(samples, cosines: dict):
+    """Cosine similarity of the averaged estimate to the true gradient against K, per rule."""
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    for name, values in cosines.items():
+        ax.plot(samples, values, "o-", color=color(name), label=label(name))
+    ax.set(xscale="log", xlabel="number of noise samples averaged (K)", ylim=(0, 1.02),
+           ylabel="cosine similarity to backprop", title="Both estimators are unbiased")
+    ax.legend()
+    fig.tight_layout()
+    return fig
