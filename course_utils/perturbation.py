@@ -160,3 +160,30 @@ def _make_rules():
 
 
 BACKPROP, WEIGHT_PERTURBATION, NODE_PERTURBATION = _make_rules()
+
+
+# ----------------------------------------------------------------------------------------------
+# Measurements for the figures and the widget.
+
+def averaged_estimate(method, params, x, y, sigma, num_samples, rng, activation="sigmoid"):
+    """The estimate averaged over ``num_samples`` independent noise draws (K), as a gradient dict."""
+    if method == "weight_perturbation":
+        psi = sample_weight_perturbations(rng, params, sigma, num_samples)
+        return weight_perturbation_gradient(params, x, y, psi, sigma, activation)
+    if method == "node_perturbation":
+        total = None
+        for _ in range(num_samples):
+            g = node_perturbation_gradient(params, x, y, sample_node_noise(rng, params, len(x), sigma),
+                                           sigma, activation)
+            total = g if total is None else {k: total[k] + g[k] for k in g}
+        return {k: v / num_samples for k, v in total.items()}
+    raise ValueError(f"unknown method {method!r}")
+
+
+def cosine_vs_samples(method, params, x, y, sigma, sample_counts, rng, activation="sigmoid"):
+    """Cosine similarity to the backprop gradient of the K-sample average, for each K."""
+    from .metrics import cosine_similarity
+    from .mlp import backprop_gradients
+    true = backprop_gradients(params, x, y, activation)
+    return [cosine_similarity(averaged_estimate(method, params, x, y, sigma, k, rng, activation), true)
+            for k in sample_counts]

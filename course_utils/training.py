@@ -164,3 +164,20 @@ def _train_jax(impl, cfg, data, seed, result, epochs, eval_every):
         _record(result, impl, cfg, data, epoch, losses, seconds, epochs,
                 last or (epoch + 1) % eval_every == 0)
     result.step_losses = np.concatenate(all_losses).astype(np.float64)
+
+
+def train_estimator(gradient_fn, data: Dataset, seed: int = 0, progress: bool = True,
+                    base_rule: str = "backprop", **overrides) -> TrainResult:
+    """Train the MLP with your own gradient estimator (NumPy backend), e.g. a notebook exercise.
+
+    gradient_fn(params, x, y, rng, cfg) -> (grads, loss); the settings are base_rule's defaults
+    updated with ``overrides`` (learning_rate=..., epochs=..., sigma=...).
+    """
+    from .mlp import init_mlp, predict
+    rule = get_rule(base_rule)
+    cfg = rule.config(**overrides)
+    impl = numpy_gradient_backend(gradient_fn, init_mlp, predict)
+    result = TrainResult(f"custom ({base_rule} settings)", "numpy", cfg, None)
+    epochs = tqdm(range(cfg["epochs"]), desc="your rule", disable=not progress, leave=False)
+    _train_numpy(impl, cfg, data, seed, result, epochs, 1)
+    return result

@@ -1,0 +1,12 @@
+"""nbgrader settings for the course: solutions/ is the source, notebooks/ the release."""
+
+
+def configure(c, root: str = ".") -> None:
+    c.CourseDirectory.root = root
+    c.CourseDirectory.source_directory = "solutions"
+    c.CourseDirectory.release_directory = "notebooks"
+    c.CourseDirectory.db_url = f"sqlite:///{root}/.cache/gradebook.db"
+    # Student versions carry no outputs; the solution body becomes NotImplementedError.
+    c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    c.GenerateAssignment.create_assignment = True
+    c.ExecutePreprocessor.timeout = 600
