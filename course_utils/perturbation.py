@@ -105,12 +105,14 @@ def flatten(grads) -> np.ndarray:
     return np.concatenate([np.ravel(v) for v in grads.values()])
 
 
-def per_example_estimates(method, params, x, y, rng, sigma=1e-3, activation="sigmoid"):
+def per_example_estimates(method, params, x, y, rng, sigma=1e-3, activation="sigmoid",
+                          keep=("W2", "b2")):
     """(S, P) gradient estimates, one per example (S = N), each from its own noise draw.
 
-    method: "backprop", "weight_perturbation" or "node_perturbation". The rows are what
-    gradient_snr measures: backprop's vary only with the example, the perturbation rules' also
-    with the noise.
+    method: "backprop", "weight_perturbation" or "node_perturbation". keep: the parameters whose
+    entries form the P columns (default: the output layer, so that thousands of rows stay small;
+    every parameter is still perturbed). The rows are what gradient_snr measures: backprop's vary
+    only with the example, the perturbation rules' also with the noise.
     """
     from .mlp import backprop_gradients
     rows = []
@@ -126,8 +128,15 @@ def per_example_estimates(method, params, x, y, rng, sigma=1e-3, activation="sig
                 params, xn, yn, sample_node_noise(rng, params, 1, sigma), sigma, activation)
         else:
             raise ValueError(f"unknown method {method!r}")
-        rows.append(flatten(g))
+        rows.append(flatten({k: g[k] for k in keep}))
     return np.stack(rows)
+
+
+def snr_noise_floor(num_samples: int) -> float:
+    """The SNR that pure noise shows with S samples: E|mean| / std = sqrt(2 / (pi S)).
+
+    A measured SNR near this floor says only "no detectable signal with this many samples"."""
+    return float(np.sqrt(2.0 / (np.pi * num_samples)))
 
 
 # ----------------------------------------------------------------------------------------------

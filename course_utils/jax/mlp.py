@@ -48,7 +48,7 @@ def forward(params, x, activation: str = "sigmoid", node_noise=None):
     h = x
     for l in range(1, L + 1):
         inputs.append(h)
-        z = h @ params[f"W{l}"].T + params[f"b{l}"]
+        z = h @ params[f"W{l}"].T + params[f"b{l}"][None, :]
         if f"z{l}" in node_noise:
             z = z + node_noise[f"z{l}"]
         zs.append(z)
