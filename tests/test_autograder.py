@@ -1,0 +1,217 @@
+"""The autograder: diagnosis of typical mistakes, coercion, isolation of one exercise from another,
+and the command-line contract."""
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder import check_exercise
+from autograder.core import OutputError, normalise
+from autograder.exercises import EXERCISES
+from autograder.exercises import perturbation as ex
+from course_utils import perturbation as ref
+
+REPO = Path(__file__).resolve().parents[1]
+SOLUTION = REPO / "solutions" / "01_perturbation" / "01_perturbation.ipynb"
+STUDENT = REPO / "notebooks" / "01_perturbation" / "01_perturbation.ipynb"
+
+
+def test_every_reference_passes_its_own_check():
+    for exercise in EXERCISES.values():
+        result = check_exercise(exercise.id, exercise.reference)
+        assert result.passed, (exercise.id, result.feedback)
+
+
+def test_every_exercise_has_varied_fixtures():
+    for exercise in EXERCISES.values():
+        fixtures = exercise.fixtures()
+        assert len(fixtures) >= 3, exercise.id
+        labels = {f.label for f in fixtures}
+        assert len(labels) == len(fixtures), exercise.id
+
+
+def test_every_known_mistake_is_caught_and_named():
+    # each wrong variant, submitted as an answer, scores zero and is named in the feedback
+    for exercise in EXERCISES.values():
+        for mistake in exercise.mistakes:
+            result = check_exercise(exercise.id, mistake.function)
+            assert not result.passed, (exercise.id, mistake.name)
+            assert result.feedback.startswith(mistake.name) or mistake.name in result.feedback, (
+                exercise.id, mistake.name, result.feedback)
+
+
+# Hand-written wrong answers for tutorial 01, each with the words its feedback must contain.
+def wp_sign(params, x, y, perturbations, sigma, activation="sigmoid"):
+    g = ref.weight_perturbation_gradient(params, x, y, perturbations, sigma, activation)
+    return {k: -v for k, v in g.items()}
+
+
+def np_sum(params, x, y, node_noise, sigma, activation="sigmoid"):
+    g = ref.node_perturbation_gradient(params, x, y, node_noise, sigma, activation)
+    return {k: v * x.shape[0] for k, v in g.items()}
+
+
+def np_transposed(params, x, y, node_noise, sigma, activation="sigmoid"):
+    g = ref.node_perturbation_gradient(params, x, y, node_noise, sigma, activation)
+    return {k: v.T for k, v in g.items()}
+
+
+def np_missing_bias(params, x, y, node_noise, sigma, activation="sigmoid"):
+    g = ref.node_perturbation_gradient(params, x, y, node_noise, sigma, activation)
+    return {"W1": g["W1"], "W2": g["W2"]}
+
+
+def np_wrong_shape(params, x, y, node_noise, sigma, activation="sigmoid"):
+    g = ref.node_perturbation_gradient(params, x, y, node_noise, sigma, activation)
+    return {k: v.ravel() for k, v in g.items()}
+
+
+def np_always_sigmoid(params, x, y, node_noise, sigma, activation="sigmoid"):
+    return ref.node_perturbation_gradient(params, x, y, node_noise, sigma, "sigmoid")
+
+
+def snr_no_abs(samples):
+    s = np.asarray(samples)
+    used = s.std(0) > 0
+    return float(np.mean(s.mean(0)[used] / s.std(0)[used]))
+
+
+@pytest.mark.parametrize("exercise_id,answer,words", [
+    ("perturbation.weight_perturbation", wp_sign, "wrong sign"),
+    ("perturbation.node_perturbation", np_sum, "sum instead of mean"),
+    ("perturbation.node_perturbation", np_transposed, "transposed"),
+    ("perturbation.node_perturbation", np_missing_bias, "no entry b1"),
+    ("perturbation.node_perturbation", np_wrong_shape, "has shape"),
+    ("perturbation.node_perturbation", np_always_sigmoid, "relu"),
+    ("perturbation.gradient_snr", snr_no_abs, "missing absolute value"),
+])
+def test_hand_written_mistakes_get_named_feedback(exercise_id, answer, words):
+    result = check_exercise(exercise_id, answer)
+    assert result.score == 0 and words in result.feedback, result.feedback
+
+
+def test_answers_are_coerced_to_float_arrays():
+    class AlwaysEqual:
+        def __eq__(self, other):
+            return True
+    with pytest.raises(OutputError):
+        normalise(AlwaysEqual())
+    result = check_exercise("perturbation.gradient_snr", lambda samples: AlwaysEqual())
+    assert result.score == 0 and "not an array of numbers" in result.feedback
+    result = check_exercise("perturbation.gradient_snr", lambda samples: None)
+    assert result.score == 0 and "return statement" in result.feedback
+
+
+def test_mutating_an_input_is_reported():
+    def mutating(samples):
+        samples -= samples.mean(axis=0)
+        return ref.gradient_snr(samples + 1.0)
+    result = check_exercise("perturbation.gradient_snr", mutating)
+    assert result.score == 0 and "modified its input" in result.feedback
+
+
+def test_errors_in_the_answer_become_feedback():
+    def crashing(samples):
+        raise KeyError("W3")
+    result = check_exercise("perturbation.gradient_snr", crashing)
+    assert result.score == 0 and "raised KeyError" in result.feedback
+
+
+# --- the command line --------------------------------------------------------------------------
+
+def _grade(path, *extra):
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(path), "--json", *extra],
+                          capture_output=True, text=True, timeout=600, cwd=REPO)
+    return proc
+
+
+def _edited(tmp_path, name, replacements):
+    nb = nbformat.read(str(SOLUTION), as_version=4)
+    for cell in nb.cells:
+        exercise = cell.metadata.get("course", {}).get("exercise")
+        if exercise in replacements:
+            cell.source = replacements[exercise]
+    path = tmp_path / name
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_solution_gets_full_marks_and_student_version_zero():
+    proc = _grade(SOLUTION)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert set(report) == {"notebook", "exercises", "score", "max_score"}
+    assert report["score"] == report["max_score"] == 8
+    assert set(report["exercises"]) == {e.id for e in EXERCISES.values() if e.tutorial == "perturbation"}
+    for r in report["exercises"].values():
+        assert set(r) == {"score", "max_score", "feedback"}
+    report = json.loads(_grade(STUDENT).stdout)
+    assert report["score"] == 0 and report["max_score"] == 8
+    assert all("not implemented" in r["feedback"] for r in report["exercises"].values())
+
+
+def test_one_broken_exercise_does_not_cost_the_others(tmp_path):
+    path = _edited(tmp_path, "mixed.ipynb", {
+        "perturbation.weight_perturbation":
+            "def weight_perturbation_gradient(params, x, y, perturbations, sigma, activation='sigmoid'):\n"
+            "    while True:\n        pass\n",
+        "perturbation.node_perturbation":
+            "import autograder.core\nautograder.core.compare = lambda *a, **k: (True, '')\n"
+            "def node_perturbation_gradient(params, x, y, node_noise, sigma, activation='sigmoid'):\n"
+            "    return {}\n",
+    })
+    proc = _grade(path, "--timeout", "10")
+    assert proc.returncode == 0, proc.stderr
+    ex_ = json.loads(proc.stdout)["exercises"]
+    assert ex_["perturbation.weight_perturbation"]["score"] == 0
+    assert "longer than 10 s" in ex_["perturbation.weight_perturbation"]["feedback"]
+    assert ex_["perturbation.node_perturbation"]["score"] == 0
+    assert "must not patch" in ex_["perturbation.node_perturbation"]["feedback"]
+    assert ex_["perturbation.gradient_snr"]["score"] == 2
+
+
+def test_calling_the_reference_is_refused(tmp_path):
+    path = _edited(tmp_path, "copy.ipynb", {
+        "perturbation.gradient_snr":
+            "from course_utils.perturbation import gradient_snr as _ref\n"
+            "def gradient_snr(samples):\n    return _ref(samples)\n",
+    })
+    report = json.loads(_grade(path).stdout)
+    assert report["exercises"]["perturbation.gradient_snr"]["score"] == 0
+    assert "reference solution" in report["exercises"]["perturbation.gradient_snr"]["feedback"]
+    assert report["exercises"]["perturbation.node_perturbation"]["score"] == 3
+
+
+@pytest.mark.parametrize("content,reason", [
+    ("this is not json", "not a Jupyter notebook"),
+    ('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}', "which tutorial"),
+])
+def test_ungradable_input_exits_nonzero_with_one_line(tmp_path, content, reason):
+    path = tmp_path / "bad.ipynb"
+    path.write_text(content)
+    proc = _grade(path)
+    assert proc.returncode != 0 and proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1 and reason in proc.stderr
+
+
+def test_grade_all_writes_a_csv(tmp_path):
+    submissions = tmp_path / "submissions"
+    (submissions / "alice").mkdir(parents=True)
+    (submissions / "bob").mkdir()
+    (submissions / "alice" / "01_perturbation.ipynb").write_text(SOLUTION.read_text())
+    (submissions / "bob" / "01_perturbation.ipynb").write_text(STUDENT.read_text())
+    (submissions / "bob" / "notes.ipynb").write_text("garbage")
+    out = tmp_path / "grades.csv"
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade-all", str(submissions), "--out", str(out)],
+                          capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["notebook"]: r for r in csv.DictReader(out.open())}
+    assert float(rows["alice/01_perturbation.ipynb"]["score"]) == 8
+    assert float(rows["bob/01_perturbation.ipynb"]["score"]) == 0
+    assert float(rows["alice/01_perturbation.ipynb"]["perturbation.node_perturbation"]) == 3
+    assert "not a Jupyter notebook" in rows["bob/notes.ipynb"]["error"]

@@ -1,0 +1,86 @@
+"""Every tutorial, end to end: the student version is in sync with solutions/, nbgrader autogrades the
+solution (executed top to bottom in fast mode) with full marks and the student version with zero, and
+the standalone grader agrees."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.release import assignments, release
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = assignments(REPO)
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def course(request, tmp_path_factory):
+    """A throwaway nbgrader course: release, two submissions (alice: solution, bob: student), autograde."""
+    name = request.param
+    root = tmp_path_factory.mktemp(name)
+    shutil.copytree(REPO / "solutions" / name, root / "solutions" / name)
+    release([name], root=root)
+    for student, source in (("alice", root / "solutions"), ("bob", root / "notebooks")):
+        target = root / "submitted" / student / name
+        target.mkdir(parents=True)
+        shutil.copy(source / name / f"{name}.ipynb", target / f"{name}.ipynb")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("COURSE_FAST", None)  # nbgrader's own NBGRADER_EXECUTION must select fast mode
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "autograde", name, "--force",
+         f"--CourseDirectory.root={root}", f"--CourseDirectory.db_url=sqlite:///{root}/.cache/gradebook.db"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
+    return name, root, proc
+
+
+def test_student_version_is_generated_from_solutions(course):
+    name, root, _ = course
+    fresh = (root / "notebooks" / name / f"{name}.ipynb").read_text()
+    committed = (REPO / "notebooks" / name / f"{name}.ipynb").read_text()
+    assert fresh == committed, f"notebooks/{name} is out of date: run `make notebooks`"
+
+
+def test_nbgrader_autogrades_solution_full_and_student_zero(course):
+    from nbgrader.api import Gradebook
+    name, root, proc = course
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with Gradebook(f"sqlite:///{root}/.cache/gradebook.db") as gb:
+        alice = gb.find_submission(name, "alice")
+        bob = gb.find_submission(name, "bob")
+        assert alice.max_score > 0 and alice.score == alice.max_score, [
+            (g.name, g.score, g.max_score) for nb in alice.notebooks for g in nb.grades]
+        assert bob.score == 0
+
+
+def test_solution_runs_top_to_bottom_without_errors(course):
+    name, root, _ = course
+    executed = nbformat.read(str(root / "autograded" / "alice" / name / f"{name}.ipynb"), as_version=4)
+    errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(executed.cells)
+              if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors, errors
+    # graded cells must stay silent on stderr (nbgrader zeroes a passing cell that writes there)
+    noisy = [c.metadata["nbgrader"]["grade_id"] for c in executed.cells
+             if c.metadata.get("nbgrader", {}).get("grade") and any(
+                 o.output_type == "stream" and o.name == "stderr" for o in c.get("outputs", []))]
+    assert not noisy, noisy
+
+
+def test_standalone_grader_agrees(course):
+    name, root, _ = course
+    scores = {}
+    for kind, path in (("solution", REPO / "solutions" / name / f"{name}.ipynb"),
+                       ("student", REPO / "notebooks" / name / f"{name}.ipynb")):
+        proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(path), "--json"],
+                              capture_output=True, text=True, cwd=REPO, timeout=900)
+        assert proc.returncode == 0, proc.stderr
+        scores[kind] = json.loads(proc.stdout)
+    assert scores["solution"]["score"] == scores["solution"]["max_score"] > 0, scores["solution"]
+    assert scores["student"]["score"] == 0, scores["student"]
+    # the graded cells' points in the notebook equal the exercises' points in the grader
+    nb = nbformat.read(str(REPO / "solutions" / name / f"{name}.ipynb"), as_version=4)
+    points = sum(c.metadata["nbgrader"]["points"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
+    assert points == scores["solution"]["max_score"]

@@ -1,0 +1,55 @@
+"""The terminal runner and the rule registry."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from course_utils.registry import all_rules
+from course_utils.run import parse_setting
+
+REQUIRED = {"rule", "backend", "data", "epochs", "train_size", "test_size", "batch_size",
+            "train_accuracy", "test_accuracy", "seconds_per_epoch", "compile_seconds", "history"}
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "course_utils.run", *args], capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.mark.parametrize("backend", ["jax", "numpy"])
+def test_json_report_contract(backend):
+    proc = _run("backprop", "--epochs", "2", "--batch-size", "50", "--backend", backend, "--json",
+                "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert REQUIRED <= set(report)
+    assert report["rule"] == "backprop" and report["backend"] == backend and report["data"] == "offline"
+    assert (report["epochs"], report["batch_size"], report["train_size"], report["test_size"]) == (2, 50, 4000, 1000)
+    assert len(report["history"]) == 2 and 0.5 < report["test_accuracy"] <= 1.0
+    assert report["seconds_per_epoch"] > 0 and report["compile_seconds"] >= 0
+    if backend == "numpy":
+        assert report["compile_seconds"] == 0
+
+
+def test_every_registered_rule_runs_one_epoch_with_both_backends(offline_data):
+    from course_utils.training import train
+    small = offline_data.subset(400, 100)
+    for name, rule in all_rules().items():
+        for backend in ("numpy", "jax"):
+            result = train(name, small, backend=backend, epochs=1, progress=False)
+            assert len(result.history) == 1 and 0.0 <= result.final["test_accuracy"] <= 1.0, (name, backend)
+            assert result.final["train_loss"] == result.final["train_loss"], (name, backend)  # not NaN
+
+
+def test_unknown_rule_and_setting_give_one_line_errors():
+    proc = _run("no_such_rule")
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0 and "unknown rule" in proc.stderr
+    proc = _run("backprop", "--set", "no_such_setting=3", "--epochs", "1")
+    assert proc.returncode == 2 and "no setting" in proc.stderr.strip().splitlines()[-1]
+
+
+def test_parse_setting():
+    assert parse_setting("sizes=(784, 500, 10)") == ("sizes", (784, 500, 10))
+    assert parse_setting("learning_rate=0.05") == ("learning_rate", 0.05)
+    assert parse_setting("activation=relu") == ("activation", "relu")
