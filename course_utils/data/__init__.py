@@ -69,7 +69,8 @@ def load_torchvision(cache_dir: str | Path | None = None, download: bool = True)
     try:
         splits = [MNIST(str(root), train=train, download=download) for train in (True, False)]
     except Exception as err:  # torchvision raises RuntimeError, URLError, OSError...
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+        reason = " ".join(dict.fromkeys([lines[0], lines[-1]])) if lines else type(err).__name__
         raise DataUnavailableError(f"could not load MNIST into {root}: {reason}") from err
     (xtr, ytr), (xte, yte) = [(s.data.numpy(), s.targets.numpy()) for s in splits]
     return Dataset(_scale(xtr), ytr.astype(np.int64), _scale(xte), yte.astype(np.int64), "mnist")
