@@ -130,3 +130,17 @@ def test_numpy_and_jax_backends_both_learn(rule, offline_data):
         losses = [h["train_loss"] for h in result.history]
         assert losses[2] < losses[1] < losses[0], (backend, losses)
         assert result.final["test_accuracy"] > 0.13, (backend, result.final)
+
+
+def test_perturbation_explorer_builds_and_updates(monkeypatch):
+    import IPython.display
+    from course_utils.widgets import perturbation_explorer
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda fig: shown.append(fig.axes[0].get_title()))
+    rng, params, x, y = _problem((6, 5, 3), n=4, seed=5)
+    box = perturbation_explorer(params, x, y)
+    sliders = box.children[0].children
+    sliders[1].value = 3          # K: the figure is recomputed without error
+    sliders[0].value = -2.0
+    assert [s.value for s in sliders] == [-2.0, 3]
+    assert len(shown) == 3 and all(title.startswith("weight perturbation: cos =") for title in shown)
