@@ -38,7 +38,7 @@ def main(argv=None) -> int:
     names = args.rules or list(all_rules())
     reports, results = [], {}
     for name in names:
-        results[name] = train(name, data, backend=args.backend)
+        results[name] = train(name, data, backend=args.backend, progress=sys.stderr.isatty())
         reports.append(summary(results[name], data))
         r = reports[-1]
         print(f"  {name:<28} test {r['test_accuracy']:.3f}  ({r['seconds_per_epoch']:.3f} s/epoch)",

@@ -196,3 +196,18 @@ def cosine_vs_samples(method, params, x, y, sigma, sample_counts, rng, activatio
     true = backprop_gradients(params, x, y, activation)
     return [cosine_similarity(averaged_estimate(method, params, x, y, sigma, k, rng, activation), true)
             for k in sample_counts]
+
+
+def single_estimate_alignment(method, params, x, y, sigma, rng, draws=20, keep=None,
+                              activation="sigmoid"):
+    """Mean over ``draws`` noise draws of the cosine similarity between ONE estimate (K = 1) and
+    the backprop gradient, over the parameters in ``keep`` (default: all). For weight perturbation
+    it is about sqrt(2 / (pi P)) for P perturbed parameters: it falls as the network grows."""
+    from .metrics import cosine_similarity
+    from .mlp import backprop_gradients
+    keep = keep or tuple(params)
+    true = backprop_gradients(params, x, y, activation)
+    cosines = [cosine_similarity({k: g[k] for k in keep}, {k: true[k] for k in keep})
+               for g in (averaged_estimate(method, params, x, y, sigma, 1, rng, activation)
+                         for _ in range(draws))]
+    return float(np.mean(cosines))
