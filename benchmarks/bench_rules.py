@@ -52,10 +52,12 @@ def main(argv=None) -> int:
           f"JAX {jax.__version__} on {device.platform} ({device.device_kind})")
     print(f"{'rule':<28}{'batch':>6}{'numpy s/ep':>12}{'jax s/ep':>10}{'numpy/jax':>11}{'jax/backprop':>14}{'compile s':>11}")
     for r in rows:
-        npy = r.get("numpy_s_per_epoch")
-        print(f"{r['rule']:<28}{r['batch_size']:>6}{(f'{npy:.3f}' if npy else '-'):>12}{r['jax_s_per_epoch']:>10.3f}"
-              f"{(f'{npy / r['jax_s_per_epoch']:.1f}x' if npy else '-'):>11}"
-              f"{(f'{r['jax_s_per_epoch'] / base:.2f}' if base else '-'):>14}{r['jax_compile_s']:>11.2f}")
+        npy, jx = r.get("numpy_s_per_epoch"), r["jax_s_per_epoch"]
+        numpy_col = f"{npy:.3f}" if npy else "-"
+        ratio_col = f"{npy / jx:.1f}x" if npy else "-"
+        base_col = f"{jx / base:.2f}" if base else "-"
+        print(f"{r['rule']:<28}{r['batch_size']:>6}{numpy_col:>12}{jx:>10.3f}{ratio_col:>11}{base_col:>14}"
+              f"{r['jax_compile_s']:>11.2f}")
     if args.json:
         Path(args.json).write_text(json.dumps({"data": data.source, "device": str(device), "rows": rows}, indent=1))
     return 0

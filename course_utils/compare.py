@@ -29,6 +29,7 @@ def main(argv=None) -> int:
     p.add_argument("--data", choices=["offline", "mnist"], default="offline")
     p.add_argument("--out", default="outputs")
     p.add_argument("--rules", nargs="*", help="a subset of the registered rules")
+    p.add_argument("--epochs", type=int, help="override every rule's number of epochs (quick looks)")
     args = p.parse_args(argv)
     try:
         data = load_mnist(args.data)
@@ -38,7 +39,8 @@ def main(argv=None) -> int:
     names = args.rules or list(all_rules())
     reports, results = [], {}
     for name in names:
-        results[name] = train(name, data, backend=args.backend, progress=sys.stderr.isatty())
+        results[name] = train(name, data, backend=args.backend, progress=sys.stderr.isatty(),
+                              epochs=args.epochs)
         reports.append(summary(results[name], data))
         r = reports[-1]
         print(f"  {name:<28} test {r['test_accuracy']:.3f}  ({r['seconds_per_epoch']:.3f} s/epoch)",

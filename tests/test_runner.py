@@ -53,3 +53,16 @@ def test_parse_setting():
     assert parse_setting("sizes=(784, 500, 10)") == ("sizes", (784, 500, 10))
     assert parse_setting("learning_rate=0.05") == ("learning_rate", 0.05)
     assert parse_setting("activation=relu") == ("activation", "relu")
+
+
+def test_compare_prints_a_table_and_saves_the_figure(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "course_utils.compare", "--rules", "backprop",
+                           "node_perturbation", "--epochs", "1", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    table = proc.stdout.split("All rules on offline digits")[1].splitlines()
+    rows = [line.split() for line in table if line.startswith(("backprop", "node_perturbation"))]
+    assert [r[0] for r in rows] == ["backprop", "node_perturbation"]
+    assert all(0.0 <= float(r[1]) <= 1.0 and float(r[5]) > 0 for r in rows)  # accuracy, s/epoch
+    assert (tmp_path / "compare.png").stat().st_size > 10_000
+    assert [r["rule"] for r in json.loads((tmp_path / "compare.json").read_text())] == ["backprop", "node_perturbation"]
