@@ -10,6 +10,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+# Full float32 matrix products: on GPUs JAX otherwise uses TF32 (about 3 significant digits), which
+# the JAX-versus-NumPy comparisons would read as disagreement. Training code keeps JAX's default.
+jax.config.update("jax_default_matmul_precision", "highest")
 
 
 @pytest.fixture(scope="session")
