@@ -1,6 +1,8 @@
 """JAX twin of course_utils.mlp: the same functions, names, shapes and conventions (float32)."""
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 
@@ -86,21 +88,7 @@ def backprop_gradients(params, x, y, activation: str = "sigmoid"):
     return {k: grads[k] for k in params}
 
 
-@jax.jit
-def _argmax_rows(y_hat):
-    return jnp.argmax(y_hat, axis=1)
-
-
-@jax.jit
-def _predict_sigmoid(params, x):
-    return jnp.argmax(forward(params, x, "sigmoid")["y_hat"], axis=1)
-
-
-@jax.jit
-def _predict_relu(params, x):
-    return jnp.argmax(forward(params, x, "relu")["y_hat"], axis=1)
-
-
+@partial(jax.jit, static_argnames="activation")
 def predict(params, x, activation: str = "sigmoid"):
     """(N, D) -> (N,) predicted labels (jitted)."""
-    return {"sigmoid": _predict_sigmoid, "relu": _predict_relu}[activation](params, x)
+    return jnp.argmax(forward(params, x, activation)["y_hat"], axis=1)
