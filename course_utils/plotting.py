@@ -100,3 +100,38 @@ def plot_cosine_vs_samples(samples, cosines: dict):
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+# --- tutorial 02: weight transport ---------------------------------------------------------------
+
+def plot_over_training(results, key: str, ylabel: str, title: str, log: bool = False, ax=None):
+    """A monitored quantity (history[key], with result.initial[key] at epoch 0) per rule."""
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 3.4))
+    for name, r in results.items():
+        if key not in r.history[0]:
+            continue
+        values = [r.initial[key]] + [h[key] for h in r.history]
+        ax.plot(range(len(values)), values, "o-", ms=3, color=color(name), label=label(name))
+    ax.set(xlabel="epoch", ylabel=ylabel, title=title)
+    if log:
+        ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    if fig is not None:
+        fig.tight_layout()
+    return fig or ax.figure
+
+
+def plot_feedback_gap(result, decay: float, steps_per_epoch: int):
+    """||W_out - B^T|| over training for Kolen-Pollack, against the prediction (1 - lambda)^t."""
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    gaps = [result.initial["feedback_gap"]] + [h["feedback_gap"] for h in result.history]
+    steps = np.arange(len(gaps)) * steps_per_epoch
+    ax.plot(steps, gaps, "o", color=color("kolen_pollack"), label="measured")
+    ax.plot(steps, gaps[0] * (1 - decay) ** steps, "k--", lw=1, label=r"$(1-\lambda)^t\,\|W - B^\top\|_0$")
+    ax.set(yscale="log", xlabel="update step t", ylabel=r"$\|W_{out} - B^\top\|$",
+           title="Kolen-Pollack: the feedback becomes the transpose")
+    ax.legend()
+    fig.tight_layout()
+    return fig

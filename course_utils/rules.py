@@ -33,3 +33,30 @@ register(Rule(
     jax="course_utils.jax.perturbation:NODE_PERTURBATION",
     defaults={**MLP, "learning_rate": 0.002, "batch_size": 8, "epochs": 20, "sigma": 1e-3},
 ))
+
+# --- Tutorial 02: the weight transport problem ---------------------------------------------------
+register(Rule(
+    name="feedback_alignment",
+    summary="backprop with a fixed random feedback matrix B in place of W^T",
+    tutorial="02_weight_transport",
+    numpy="course_utils.weight_transport:FEEDBACK_ALIGNMENT",
+    jax="course_utils.jax.weight_transport:FEEDBACK_ALIGNMENT",
+    defaults={**MLP, "learning_rate": 0.03, "batch_size": 8, "epochs": 20},
+))
+register(Rule(
+    name="direct_feedback_alignment",
+    summary="each hidden layer gets the output error through its own fixed random matrix",
+    tutorial="02_weight_transport",
+    numpy="course_utils.weight_transport:DIRECT_FEEDBACK_ALIGNMENT",
+    jax="course_utils.jax.weight_transport:DIRECT_FEEDBACK_ALIGNMENT",
+    defaults={"sizes": (784, 100, 100, 10), "activation": "sigmoid", "learning_rate": 0.05,
+              "batch_size": 8, "epochs": 20},
+))
+register(Rule(
+    name="kolen_pollack",
+    summary="feedback alignment whose B gets W's transposed update and the same decay",
+    tutorial="02_weight_transport",
+    numpy="course_utils.weight_transport:KOLEN_POLLACK",
+    jax="course_utils.jax.weight_transport:KOLEN_POLLACK",
+    defaults={**MLP, "learning_rate": 0.1, "batch_size": 8, "epochs": 20, "decay": 1e-4},
+))

@@ -28,6 +28,8 @@ class TrainResult:
     step_losses: np.ndarray | None = None              # (epochs * batches,) batch losses
     epoch_seconds: list = field(default_factory=list)
     compile_seconds: float = 0.0
+    monitor: object = None                              # state -> dict, see train()
+    initial: dict = field(default_factory=dict)         # monitor(state) before training
 
     @property
     def seconds_per_epoch(self) -> float:
@@ -64,13 +66,18 @@ def _accuracy(backend: Backend, state, cfg, x, y, chunk=10_000) -> float:
 
 
 def train(rule_name: str, data: Dataset, backend: str = "jax", seed: int = 0,
-          progress: bool = True, eval_every: int = 1, **overrides) -> TrainResult:
-    """Train ``rule_name`` on ``data``; overrides replace the rule's defaults (epochs=..., ...)."""
+          progress: bool = True, eval_every: int = 1, monitor=None, **overrides) -> TrainResult:
+    """Train ``rule_name`` on ``data``; overrides replace the rule's defaults (epochs=..., ...).
+
+    monitor: optional function state -> dict of numbers, called before training (stored in
+    result.initial) and after every epoch (merged into that epoch's history entry), outside the
+    timed part: for measurements over training such as an angle between matrices.
+    """
     rule = get_rule(rule_name)
     cfg = rule.config(**overrides)
     impl = rule.backend(backend)
     run = _train_jax if backend == "jax" else _train_numpy
-    result = TrainResult(rule_name, backend, cfg, None)
+    result = TrainResult(rule_name, backend, cfg, None, monitor=monitor)
     epochs = tqdm(range(cfg["epochs"]), desc=f"{rule_name} ({backend})", disable=not progress,
                   leave=False)
     run(impl, cfg, data, seed, result, epochs, eval_every)
@@ -83,6 +90,8 @@ def _record(result, impl, cfg, data, epoch, losses, seconds, bar, evaluate):
         entry["train_accuracy"] = _accuracy(impl, result.state, cfg, data.x_train, data.y_train)
         entry["test_accuracy"] = _accuracy(impl, result.state, cfg, data.x_test, data.y_test)
         bar.set_postfix(loss=f"{entry['train_loss']:.4f}", test=f"{entry['test_accuracy']:.3f}")
+    if result.monitor is not None:
+        entry.update(result.monitor(result.state))
     result.history.append(entry)
     result.epoch_seconds.append(seconds)
 
@@ -92,6 +101,8 @@ def _train_numpy(impl, cfg, data, seed, result, epochs, eval_every):
     x_all = data.x_train.astype(np.float64)
     y_all = one_hot(data.y_train)
     result.state = impl.init(rng, cfg)
+    if result.monitor is not None:
+        result.initial = result.monitor(result.state)
     batch_size = cfg["batch_size"]
     n_batches = len(x_all) // batch_size
     all_losses = []
@@ -145,6 +156,8 @@ def _train_jax(impl, cfg, data, seed, result, epochs, eval_every):
     key = jax.random.PRNGKey(seed)
     key, init_key = jax.random.split(key)
     state = impl.init(init_key, cfg)
+    if result.monitor is not None:
+        result.initial = result.monitor(state)
     x_train = jnp.asarray(data.x_train, dtype=jnp.float32)
     y_train = jnp.asarray(one_hot(data.y_train), dtype=jnp.float32)
     start = time.perf_counter()

@@ -56,3 +56,37 @@ def perturbation_explorer(params, x, y, activation: str = "sigmoid", seed: int =
     samples.observe(update, "value")
     update()
     return w.VBox([w.HBox([log_sigma, samples]), out])
+
+
+# --- tutorial 02: weight transport ---------------------------------------------------------------
+
+def depth_explorer(results_by_depth):
+    """A slider over the number of hidden layers; shows the test accuracy per epoch of each rule
+    trained at that depth. results_by_depth: {depth: {rule: TrainResult}} (trained beforehand)."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from . import plotting
+
+    w = _ipywidgets()
+    depths = sorted(results_by_depth)
+    slider = w.SelectionSlider(options=depths, value=depths[0], description="hidden layers",
+                               continuous_update=False)
+    out = w.Output()
+
+    def update(*_):
+        with out:
+            out.clear_output(wait=True)
+            fig, ax = plt.subplots(figsize=(5.5, 3.4))
+            for name, r in results_by_depth[slider.value].items():
+                ax.plot([h["epoch"] for h in r.history], [h["test_accuracy"] for h in r.history], "o-",
+                        ms=3, color=plotting.color(name), label=f"{plotting.label(name)}: "
+                        f"{r.final['test_accuracy']:.3f}")
+            ax.set(xlabel="epoch", ylabel="test accuracy", title=f"{slider.value} hidden layer(s)")
+            ax.legend(fontsize=8)
+            display(fig)
+            plt.close(fig)
+
+    slider.observe(update, "value")
+    update()
+    return w.VBox([slider, out])

@@ -1,0 +1,222 @@
+"""Tutorial 02 (weight transport): fixtures and known mistakes for its five exercises."""
+from __future__ import annotations
+
+import numpy as np
+
+from course_utils import weight_transport as ref
+from course_utils.mlp import activation_derivative, forward, init_mlp, layer_gradients, num_layers
+
+from ..core import Exercise, Fixture, Mistake
+
+# (sizes, N, activation, seed). The first has H == C, so that using B where B^T belongs runs
+# (instead of failing on shapes) and can be named; the others are non-square, batch 1 included.
+TWO_LAYER = [((5, 3, 3), 4, "sigmoid", 0), ((6, 4, 3), 1, "relu", 1), ((7, 5, 2), 6, "sigmoid", 2),
+             ((4, 6, 3), 5, "relu", 3)]
+DEEP = [((5, 3, 3, 3), 4, "sigmoid", 4), ((6, 5, 4, 3), 1, "relu", 5), ((7, 4, 6, 2), 6, "sigmoid", 6),
+        ((5, 4, 3, 5, 3), 3, "relu", 7)]
+
+
+def _problem(sizes, n, activation, seed, direct=False):
+    rng = np.random.default_rng(2000 + seed)
+    params = init_mlp(rng, sizes, activation)
+    params = {k: v + 0.1 * rng.standard_normal(v.shape) for k, v in params.items()}
+    feedback = ref.init_feedback(rng, sizes, direct=direct)
+    x = rng.standard_normal((n, sizes[0]))
+    y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], n)]
+    return rng, params, feedback, x, y
+
+
+def _label(sizes, n, activation):
+    return f"sizes={'-'.join(map(str, sizes))}, N={n}, {activation}"
+
+
+def _bp_fixtures():
+    return [Fixture(_label(s, n, a), dict(params=p, x=x, y=y, activation=a))
+            for s, n, a, seed in TWO_LAYER for _, p, _, x, y in [_problem(s, n, a, seed)]]
+
+
+def _fa_fixtures():
+    return [Fixture(_label(s, n, a), dict(params=p, feedback=b, x=x, y=y, activation=a))
+            for s, n, a, seed in TWO_LAYER for _, p, b, x, y in [_problem(s, n, a, seed)]]
+
+
+def _dfa_fixtures():
+    return [Fixture(_label(s, n, a), dict(params=p, feedback=b, x=x, y=y, activation=a))
+            for s, n, a, seed in DEEP for _, p, b, x, y in [_problem(s, n, a, seed, direct=True)]]
+
+
+def _kp_fixtures():
+    fixtures = []
+    for (s, n, a, seed), (lr, decay) in zip(TWO_LAYER[:3] + DEEP[1:3], [(0.1, 0.01), (0.5, 0.2), (0.05, 0.0),
+                                                                         (0.2, 0.05), (0.1, 0.3)]):
+        rng, p, b, x, y = _problem(s, n, a, seed)
+        grads = ref.feedback_alignment_gradients(p, b, x, y, a)
+        fixtures.append(Fixture(f"sizes={'-'.join(map(str, s))}, lr={lr}, decay={decay}",
+                                dict(params=p, feedback=b, grads=grads, learning_rate=lr, decay=decay)))
+    return fixtures
+
+
+def _cos_fixtures():
+    rng = np.random.default_rng(9)
+    return [Fixture("vectors of length 5", dict(a=rng.standard_normal(5), b=rng.standard_normal(5))),
+            Fixture("3x4 matrices", dict(a=rng.standard_normal((3, 4)), b=rng.standard_normal((3, 4)))),
+            Fixture("nearly opposite 2x2 matrices",
+                    dict(a=np.array([[1.0, 2.0], [3.0, -1.0]]), b=np.array([[-2.0, -4.5], [-6.0, 2.5]]))),
+            Fixture("different lengths", dict(a=np.array([3.0, 4.0, 0.0]), b=np.array([0.0, 8.0, 6.0])))]
+
+
+# --- known wrong variants ----------------------------------------------------------------------
+
+def _variant_signals(params, x, y, activation, send_back, *, derivative=True, reduce="mean"):
+    cache = forward(params, x, activation)
+    L = num_layers(params)
+    e = (cache["y_hat"] - y) / (x.shape[0] if reduce == "mean" else 1)
+    grads, delta = {}, e
+    for l in range(L, 0, -1):
+        grads[f"W{l}"], grads[f"b{l}"] = layer_gradients(delta, cache["inputs"][l - 1])
+        if l > 1:
+            back = send_back(l, delta, e)
+            delta = back * activation_derivative(cache["z"][l - 2], activation) if derivative else back
+    return {k: grads[k] for k in params}
+
+
+def _bp_variant(params, x, y, activation="sigmoid", **options):
+    return _variant_signals(params, x, y, activation, lambda l, d, e: d @ params[f"W{l}"], **options)
+
+
+def _fa_variant(params, feedback, x, y, activation="sigmoid", *, matrix="B^T", **options):
+    send = {"B^T": lambda l, d, e: d @ feedback[f"B{l - 1}"].T,
+            "B": lambda l, d, e: d @ feedback[f"B{l - 1}"],
+            "W": lambda l, d, e: d @ params[f"W{l}"]}[matrix]
+    return _variant_signals(params, x, y, activation, send, **options)
+
+
+def _dfa_variant(params, feedback, x, y, activation="sigmoid", *, matrix="B^T", **options):
+    send = {"B^T": lambda l, d, e: e @ feedback[f"B{l - 1}"].T,
+            "B": lambda l, d, e: e @ feedback[f"B{l - 1}"],
+            "chain": lambda l, d, e: d @ feedback[f"B{l - 1}"].T if l == num_layers(params) else d @ params[f"W{l}"],
+            }[matrix]
+    return _variant_signals(params, x, y, activation, send, **options)
+
+
+def _kp_variant(params, feedback, grads, learning_rate, decay, *, transpose=True, decay_feedback=True,
+                decay_weights=True, sign=1.0):
+    new_params = {k: ((1 - decay) if (k.startswith("W") and decay_weights) else 1.0) * v - sign * learning_rate * grads[k]
+                  for k, v in params.items()}
+    new_feedback = {}
+    for name, B in feedback.items():
+        g = grads[f"W{int(name[1:]) + 1}"]
+        update = g.T if transpose else g  # untransposed only runs where W_{l+1} is square
+        new_feedback[name] = ((1 - decay) if decay_feedback else 1.0) * B - sign * learning_rate * update
+    return new_params, new_feedback
+
+
+def _cos_variant(a, b, *, one_norm=False, squared=False):
+    a, b = np.ravel(a), np.ravel(b)
+    if one_norm:
+        return float(a @ b / np.linalg.norm(a))
+    if squared:
+        return float(a @ b / (np.sum(a**2) * np.sum(b**2)))
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def _v(f, **options):
+    return lambda **kw: f(**kw, **options)
+
+
+_SUM = "sum instead of mean", "divide the output error by the batch size N: e = (y_hat - y) / N"
+_DERIV = "missing derivative", "multiply the error arriving at the hidden layer by act'(z) (activation_derivative)"
+
+EXERCISES = (
+    Exercise(
+        id="weight_transport.backprop_gradients",
+        function_name="backprop_gradients",
+        reference=ref.backprop_gradients,
+        fixtures=_bp_fixtures,
+        points=2,
+        summary="exact gradients of the two-layer MLP",
+        mistakes=(
+            Mistake(*_DERIV, _v(_bp_variant, derivative=False)),
+            Mistake(*_SUM, _v(_bp_variant, reduce="sum")),
+            Mistake("transposed matrix", "send the error back with e @ W2 (that is, through W2^T), "
+                    "not e @ W2.T", lambda **kw: _fa_variant(**kw, feedback={"B1": kw["params"]["W2"]})),
+        ),
+    ),
+    Exercise(
+        id="weight_transport.feedback_alignment",
+        function_name="feedback_alignment_gradients",
+        reference=ref.feedback_alignment_gradients,
+        fixtures=_fa_fixtures,
+        points=3,
+        summary="backprop with B in place of W2^T",
+        mistakes=(
+            Mistake("W instead of B", "this is backprop: send the error back through the feedback "
+                    "matrix B1, not the forward weights W2", _v(_fa_variant, matrix="W")),
+            Mistake("B instead of B^T", "B1 has the shape of W2^T, (H, C): the error e (N, C) goes back "
+                    "as e @ B1.T", _v(_fa_variant, matrix="B")),
+            Mistake(*_DERIV, _v(_fa_variant, derivative=False)),
+            Mistake(*_SUM, _v(_fa_variant, reduce="sum")),
+        ),
+    ),
+    Exercise(
+        id="weight_transport.direct_feedback_alignment",
+        function_name="direct_feedback_alignment_gradients",
+        reference=ref.direct_feedback_alignment_gradients,
+        fixtures=_dfa_fixtures,
+        points=3,
+        summary="every hidden layer receives the output error e through its own B_l",
+        mistakes=(
+            Mistake("error passed down the chain", "in DFA every hidden layer gets the OUTPUT error e "
+                    "directly (e @ B_l.T), not the error of the layer above",
+                    lambda **kw: _fa_variant(**{**kw, "feedback": _fa_shaped(kw)})),
+            Mistake("B instead of B^T", "B_l has shape (H_l, C): the error e (N, C) arrives as e @ B_l.T",
+                    _v(_dfa_variant, matrix="B")),
+            Mistake(*_DERIV, _v(_dfa_variant, derivative=False)),
+            Mistake(*_SUM, _v(_dfa_variant, reduce="sum")),
+        ),
+    ),
+    Exercise(
+        id="weight_transport.kolen_pollack",
+        function_name="kolen_pollack_update",
+        reference=ref.kolen_pollack_update,
+        fixtures=_kp_fixtures,
+        points=3,
+        summary="W and B both decay by (1 - lambda); B gets the transpose of W's update",
+        mistakes=(
+            Mistake("wrong sign", "subtract the learning rate times the gradient (descend)",
+                    _v(_kp_variant, sign=-1.0)),
+            Mistake("feedback does not decay", "B decays by (1 - lambda) like W: that is what makes "
+                    "W - B^T shrink", _v(_kp_variant, decay_feedback=False)),
+            Mistake("forward weights do not decay", "W decays by (1 - lambda) too",
+                    _v(_kp_variant, decay_weights=False)),
+            Mistake("update not transposed", "B_l is shaped like W_{l+1}^T: it receives the TRANSPOSE "
+                    "of W_{l+1}'s update, -eta dW_{l+1}^T", _v(_kp_variant, transpose=False)),
+        ),
+    ),
+    Exercise(
+        id="weight_transport.cosine_similarity",
+        function_name="cosine_similarity",
+        reference=ref.cosine_similarity,
+        fixtures=_cos_fixtures,
+        points=1,
+        summary="<a, b> / (||a|| ||b||) of flattened arrays",
+        mistakes=(
+            Mistake("missing normalisation", "divide by the norms of both arrays",
+                    _v(_cos_variant, one_norm=True)),
+            Mistake("squared norms", "divide by ||a|| ||b|| (square roots of the sums of squares)",
+                    _v(_cos_variant, squared=True)),
+        ),
+    ),
+)
+
+
+def _fa_shaped(kw):
+    """Chained feedback built from DFA's matrices where shapes allow (for naming the chain mistake)."""
+    params, feedback = kw["params"], kw["feedback"]
+    L = num_layers(params)
+    chained = {}
+    for l in range(1, L):
+        want = (params[f"W{l}"].shape[0], params[f"W{l + 1}"].shape[0])
+        B = feedback[f"B{l}"]
+        chained[f"B{l}"] = B if B.shape == want else np.zeros(want)
+    return chained

@@ -1,0 +1,218 @@
+"""Tutorial 02, the weight transport problem: NumPy references (float64), in the tutorial's order.
+
+Backprop sends the output error back through the transposes of the forward weights, W^T. A synapse
+has no obvious way to know the weight of another synapse, so the rules here replace W^T:
+
+    backprop:                    delta_l = (delta_{l+1} @ W_{l+1}) * act'(z_l)          (W_{l+1}^T, transposed)
+    feedback alignment (FA):     delta_l = (delta_{l+1} @ B_l.T)   * act'(z_l)          (fixed random B_l)
+    direct feedback alignment:   delta_l = (e @ B_l.T)             * act'(z_l)          (straight from the output error e)
+    Kolen-Pollack (KP):          FA, plus one update: B_l receives the transpose of W_{l+1}'s update,
+                                 and both decay by (1 - lambda) per step, so
+                                 W_{l+1} - B_l^T = (1 - lambda)^t (W_{l+1} - B_l^T)_0  -> 0.
+
+B_l is the feedback into hidden layer l; it has the shape W_{l+1}^T has, (H_l, H_{l+1}) for FA and
+KP, and (H_l, C) for DFA. With one hidden layer the two coincide, (H, C), and B_1 = W_2^T turns every
+rule back into backprop. Symbols and conventions: see course_utils.mlp.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .mlp import activation_derivative, forward, layer_gradients, num_layers
+
+
+def _error_signals(params, x, y, activation, send_back):
+    """The shared skeleton of every rule here: a forward pass, the output error e = (y_hat - y) / N,
+    then for l = L..1 the layer's gradient from delta_l, and delta_{l-1} from ``send_back``.
+
+    send_back(l, delta_l, e) -> the error arriving at hidden layer l-1 before act'(z_{l-1}).
+    """
+    cache = forward(params, x, activation)
+    L = num_layers(params)
+    e = (cache["y_hat"] - y) / x.shape[0]
+    grads, delta = {}, e
+    for l in range(L, 0, -1):
+        grads[f"W{l}"], grads[f"b{l}"] = layer_gradients(delta, cache["inputs"][l - 1])
+        if l > 1:
+            delta = send_back(l, delta, e) * activation_derivative(cache["z"][l - 2], activation)
+    return {k: grads[k] for k in params}
+
+
+def backprop_gradients(params, x, y, activation="sigmoid"):
+    """Exercise weight_transport.backprop_gradients: the exact gradient of the two-layer MLP.
+
+    Arguments:
+        params: {"W1": (H, D), "b1": (H,), "W2": (C, H), "b2": (C,)}. x: (N, D). y: (N, C) one-hot.
+    Returns:
+        {"W1", "b1", "W2", "b2"}: dL/dtheta of L = 1/(2N) sum_n ||y_hat_n - y_n||^2, with
+        e = (y_hat - y) / N, dL/dW2 = e^T h, dL/db2 = sum_n e_n, delta1 = (e @ W2) * act'(z1),
+        dL/dW1 = delta1^T x, dL/db1 = sum_n delta1_n.
+    """
+    return _error_signals(params, x, y, activation,
+                          send_back=lambda l, delta, e: delta @ params[f"W{l}"])        # W^T
+
+
+def feedback_alignment_gradients(params, feedback, x, y, activation="sigmoid"):
+    """Exercise weight_transport.feedback_alignment: backprop with B where backprop has W^T.
+
+    Arguments:
+        params: {"W1", "b1", ..., "WL", "bL"} (two layers in the exercise).
+        feedback: {"B1": (H1, H2 or C), ..., "B{L-1}"}: the fixed random matrix used in place of
+            W_{l+1}^T to send the error back into hidden layer l.
+        x: (N, D). y: (N, C) one-hot. activation: "sigmoid" or "relu".
+    Returns:
+        a dict with the keys of params; the same equations as backprop_gradients except
+        delta_l = (delta_{l+1} @ B_l.T) * act'(z_l).
+    """
+    return _error_signals(params, x, y, activation,
+                          send_back=lambda l, delta, e: delta @ feedback[f"B{l - 1}"].T)  # B, not W^T
+
+
+def direct_feedback_alignment_gradients(params, feedback, x, y, activation="sigmoid"):
+    """Exercise weight_transport.direct_feedback_alignment: every hidden layer receives the output
+    error directly through its own fixed random matrix.
+
+    Arguments:
+        params: an MLP with two or more hidden layers, {"W1", "b1", ..., "WL", "bL"}.
+        feedback: {"B1": (H1, C), ..., "B{L-1}": (H_{L-1}, C)}.
+        x: (N, D). y: (N, C) one-hot. activation: "sigmoid" or "relu".
+    Returns:
+        a dict with the keys of params: the output layer as in backprop (e = (y_hat - y) / N), and
+        for every hidden layer l: delta_l = (e @ B_l.T) * act'(z_l), dL/dW_l = delta_l^T h_{l-1},
+        dL/db_l = sum_n delta_l.
+    """
+    return _error_signals(params, x, y, activation,
+                          send_back=lambda l, delta, e: e @ feedback[f"B{l - 1}"].T)      # from e directly
+
+
+def kolen_pollack_update(params, feedback, grads, learning_rate, decay):
+    """Exercise weight_transport.kolen_pollack: one Kolen-Pollack step, given the FA gradients.
+
+    Arguments:
+        params: {"W1", "b1", ..., "WL", "bL"}; feedback: {"B1", ..., "B{L-1}"}, B_l shaped like
+            W_{l+1}^T; grads: the feedback-alignment gradients (keys of params);
+        learning_rate: eta; decay: lambda, the weight decay per step (0 <= lambda < 1).
+    Returns:
+        (new_params, new_feedback), new dicts:
+            W_l <- (1 - lambda) W_l - eta dW_l        (every weight matrix)
+            b_l <- b_l - eta db_l                     (biases do not decay)
+            B_l <- (1 - lambda) B_l - eta dW_{l+1}^T  (the transpose of W_{l+1}'s update)
+        so that W_{l+1} - B_l^T shrinks by (1 - lambda) at every step, whatever the gradients.
+    """
+    new_params = {}
+    for name, value in params.items():
+        keep = (1.0 - decay) if name.startswith("W") else 1.0
+        new_params[name] = keep * value - learning_rate * grads[name]
+    new_feedback = {name: (1.0 - decay) * B - learning_rate * grads[f"W{int(name[1:]) + 1}"].T
+                    for name, B in feedback.items()}
+    return new_params, new_feedback
+
+
+def cosine_similarity(a, b):
+    """Exercise weight_transport.cosine_similarity: cos of the angle between two arrays.
+
+    Arguments: a, b: arrays of the same shape (any shape; they are compared as flat vectors).
+    Returns: float, <a, b> / (||a|| ||b||), in [-1, 1].
+    """
+    a, b = np.ravel(a), np.ravel(b)
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Feedback matrices, measurements, and the registered rules.
+
+def init_feedback(rng, sizes, direct=False, scale=None):
+    """Random feedback matrices for an MLP of layer widths ``sizes``, B_l ~ N(0, 1/H_l): the scale
+    of W_{l+1}^T at initialisation, so that the error sent back has backprop's size.
+
+    FA/KP (direct=False): B_l has the shape of W_{l+1}^T, (sizes[l], sizes[l+1]).
+    DFA (direct=True): B_l is (sizes[l], C).
+    """
+    C = sizes[-1]
+    feedback = {}
+    for l in range(1, len(sizes) - 1):
+        shape = (sizes[l], C) if direct else (sizes[l], sizes[l + 1])
+        std = scale if scale is not None else 1.0 / np.sqrt(shape[0])
+        feedback[f"B{l}"] = rng.normal(0.0, std, size=shape)
+    return feedback
+
+
+def angle_feedback_forward(params, feedback):
+    """Angle in degrees between W_L^T and B_{L-1} (the last layer's forward and feedback weights)."""
+    from .metrics import angle_degrees
+    L = num_layers(params)
+    return angle_degrees(params[f"W{L}"].T, feedback[f"B{L - 1}"])
+
+
+def _init(direct):
+    def init(rng, cfg):
+        from .mlp import init_mlp
+        params = init_mlp(rng, cfg["sizes"], cfg["activation"])
+        return {"params": params, "feedback": init_feedback(rng, cfg["sizes"], direct=direct)}
+    return init
+
+
+def _predict(state, x, cfg):
+    from .mlp import predict
+    return predict(state["params"], x, cfg["activation"])
+
+
+def _loss(params, x, y, cfg):
+    from .mlp import loss
+    return loss(params, x, y, cfg["activation"])
+
+
+def _fa_step(state, batch, rng, cfg):
+    grads = feedback_alignment_gradients(state["params"], state["feedback"], batch["x"], batch["y"], cfg["activation"])
+    params = {k: state["params"][k] - cfg["learning_rate"] * grads[k] for k in grads}
+    return {"params": params, "feedback": state["feedback"]}, {"loss": _loss(state["params"], batch["x"], batch["y"], cfg)}
+
+
+def _dfa_step(state, batch, rng, cfg):
+    grads = direct_feedback_alignment_gradients(state["params"], state["feedback"], batch["x"], batch["y"], cfg["activation"])
+    params = {k: state["params"][k] - cfg["learning_rate"] * grads[k] for k in grads}
+    return {"params": params, "feedback": state["feedback"]}, {"loss": _loss(state["params"], batch["x"], batch["y"], cfg)}
+
+
+def _kp_step(state, batch, rng, cfg):
+    grads = feedback_alignment_gradients(state["params"], state["feedback"], batch["x"], batch["y"], cfg["activation"])
+    params, feedback = kolen_pollack_update(state["params"], state["feedback"], grads, cfg["learning_rate"], cfg["decay"])
+    return {"params": params, "feedback": feedback}, {"loss": _loss(state["params"], batch["x"], batch["y"], cfg)}
+
+
+def _backend(init, step):
+    from .registry import Backend
+    return Backend(init, step, _predict)
+
+
+FEEDBACK_ALIGNMENT = _backend(_init(direct=False), _fa_step)
+DIRECT_FEEDBACK_ALIGNMENT = _backend(_init(direct=True), _dfa_step)
+KOLEN_POLLACK = _backend(_init(direct=False), _kp_step)
+
+
+def alignment_monitor(rule, x, y, activation="sigmoid"):
+    """A ``monitor`` for course_utils.training.train: state -> measurements on a probe batch (x, y).
+
+    Returns a function giving, for the rule's current state:
+        "feedback_angle": angle in degrees between W_L^T and B_{L-1} (FA and KP only),
+        "feedback_gap":   ||W_L - B_{L-1}^T|| (Frobenius; FA and KP only),
+        "hidden_cosine":  cosine similarity between the rule's update of W1 and backprop's gradient.
+    """
+    from .metrics import cosine_similarity as cos
+    from .mlp import backprop_gradients
+
+    def measure(state):
+        params = {k: np.asarray(v, dtype=np.float64) for k, v in state["params"].items()}
+        feedback = {k: np.asarray(v, dtype=np.float64) for k, v in state["feedback"].items()}
+        L = num_layers(params)
+        if rule == "direct_feedback_alignment":
+            update = direct_feedback_alignment_gradients(params, feedback, x, y, activation)
+            out = {}
+        else:
+            update = feedback_alignment_gradients(params, feedback, x, y, activation)
+            out = {"feedback_angle": angle_feedback_forward(params, feedback),
+                   "feedback_gap": float(np.linalg.norm(params[f"W{L}"] - feedback[f"B{L - 1}"].T))}
+        out["hidden_cosine"] = cos(update["W1"], backprop_gradients(params, x, y, activation)["W1"])
+        return out
+
+    return measure
