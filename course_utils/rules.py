@@ -60,3 +60,14 @@ register(Rule(
     jax="course_utils.jax.weight_transport:KOLEN_POLLACK",
     defaults={**MLP, "learning_rate": 0.1, "batch_size": 8, "epochs": 20, "decay": 1e-4},
 ))
+
+# --- Tutorial 04: forward-forward ------------------------------------------------------------------
+register(Rule(
+    name="forward_forward",
+    summary="layer-local goodness objectives, positive vs (hard) negative label embeddings, Adam",
+    tutorial="04_forward_forward",
+    numpy="course_utils.forward_forward:FORWARD_FORWARD",
+    jax="course_utils.jax.forward_forward:FORWARD_FORWARD",
+    defaults={"sizes": (784, 500, 500), "learning_rate": 0.001, "batch_size": 100, "epochs": 10,
+              "negatives": "hard", "skip_first": True},
+))

@@ -155,7 +155,8 @@ def _train_jax(impl, cfg, data, seed, result, epochs, eval_every):
 
     key = jax.random.PRNGKey(seed)
     key, init_key = jax.random.split(key)
-    state = impl.init(init_key, cfg)
+    # a private copy: the epoch function donates its state, and no two leaves may share a buffer
+    state = jax.tree_util.tree_map(jnp.array, impl.init(init_key, cfg))
     if result.monitor is not None:
         result.initial = result.monitor(state)
     x_train = jnp.asarray(data.x_train, dtype=jnp.float32)

@@ -1,0 +1,149 @@
+"""Tutorial 04 (forward-forward): fixtures and known mistakes for its four exercises."""
+from __future__ import annotations
+
+import numpy as np
+
+from course_utils import forward_forward as ref
+
+from ..core import Exercise, Fixture, Mistake
+
+
+def _embed_fixtures():
+    rng = np.random.default_rng(40)
+    return [Fixture(f"N={n}, D={d}", dict(x=rng.uniform(0, 1, (n, d)), labels=rng.integers(0, 10, n)))
+            for n, d in ((5, 16), (1, 12), (8, 30))]
+
+
+def _loss_fixtures():
+    rng = np.random.default_rng(41)
+    fixtures = []
+    for n, m, k, theta, scale in ((6, 6, 5, 5.0, 1.3), (1, 3, 4, 4.0, 0.8), (7, 2, 8, 3.0, 1.0)):
+        fixtures.append(Fixture(f"N={n} positives, M={m} negatives, K={k} units, theta={theta}",
+                                dict(h_pos=np.maximum(scale * rng.standard_normal((n, k)) + 0.3, 0),
+                                     h_neg=np.maximum(rng.standard_normal((m, k)), 0), threshold=theta)))
+    return fixtures
+
+
+def _ff_params(rng, sizes):
+    params = ref.init_ff(rng, sizes)
+    return {k: v + 0.1 * rng.standard_normal(v.shape) for k, v in params.items()}
+
+
+def _predict_fixtures():
+    rng = np.random.default_rng(42)
+    fixtures = []
+    # enough examples that the wrong variants disagree with each other, not only with the reference
+    for sizes, n, skip in (((20, 12, 9), 60, True), ((15, 8), 1, True), ((18, 10, 7, 6), 40, True),
+                           ((20, 12, 9), 30, False)):
+        fixtures.append(Fixture(f"sizes={'-'.join(map(str, sizes))}, N={n}, skip_first={skip}",
+                                dict(params=_ff_params(rng, sizes), x=rng.uniform(0, 1, (n, sizes[0])),
+                                     skip_first=skip)))
+    return fixtures
+
+
+def _hard_fixtures():
+    rng = np.random.default_rng(43)
+    fixtures = []
+    for n in (6, 1, 9):
+        scores = rng.standard_normal((n, 10))
+        labels = rng.integers(0, 10, n)
+        scores[np.arange(n)[: n // 2 + 1], labels[: n // 2 + 1]] += 10.0  # often the correct label is best
+        fixtures.append(Fixture(f"N={n}", dict(scores=scores, labels=labels)))
+    return fixtures
+
+
+# --- known wrong variants ----------------------------------------------------------------------
+
+def _embed_added(x, labels, num_classes=10):
+    out = np.array(x, dtype=np.float64, copy=True)
+    out[np.arange(len(out)), labels] = 1.0  # forgot to clear the other first pixels
+    return out
+
+
+def _loss_variant(h_pos, h_neg, threshold, *, mean_goodness=False, flipped=False, summed=False):
+    g = (lambda h: np.mean(h**2, axis=1)) if mean_goodness else ref.goodness
+    sign = -1.0 if flipped else 1.0
+    reduce = np.sum if summed else np.mean
+    return float(reduce(ref.softplus(sign * (threshold - g(h_pos)))) + reduce(ref.softplus(sign * (g(h_neg) - threshold))))
+
+
+def _predict_variant(params, x, skip_first=True, *, normalise=True, all_layers=False, argmin=False):
+    first = 1 if (skip_first and ref.num_layers(params) > 1 and not all_layers) else 0
+    scores = np.zeros((len(x), 10))
+    for c in range(10):
+        h = ref.embed_label(x, np.full(len(x), c))
+        total = 0.0
+        for l in range(1, ref.num_layers(params) + 1):
+            u = ref.normalise(h) if normalise else h
+            h = np.maximum(u @ params[f"W{l}"].T + params[f"b{l}"], 0)
+            if l - 1 >= first:
+                total = total + ref.goodness(h)
+        scores[:, c] = total
+    return np.argmin(scores, 1) if argmin else np.argmax(scores, 1)
+
+
+def _v(f, **options):
+    return lambda **kw: f(**kw, **options)
+
+
+EXERCISES = (
+    Exercise(
+        id="forward_forward.embed_label",
+        function_name="embed_label",
+        reference=ref.embed_label,
+        fixtures=_embed_fixtures,
+        points=1,
+        summary="the label's one-hot code written into the first 10 pixels",
+        mistakes=(
+            Mistake("other label pixels not cleared", "set all of the first 10 pixels: 1 at the label, "
+                    "0 at the other nine", _embed_added),
+        ),
+    ),
+    Exercise(
+        id="forward_forward.layer_loss",
+        function_name="layer_loss",
+        reference=ref.layer_loss,
+        fixtures=_loss_fixtures,
+        points=2,
+        summary="goodness = sum of squares; softplus(theta - g_pos) + softplus(g_neg - theta), batch means",
+        mistakes=(
+            Mistake("goodness as a mean", "goodness is the SUM of squared activities: the threshold "
+                    "(the number of units) is set for a sum", _v(_loss_variant, mean_goodness=True)),
+            Mistake("wrong sign of the logistic argument", "positives should have goodness ABOVE the "
+                    "threshold: softplus(theta - g_pos) and softplus(g_neg - theta)",
+                    _v(_loss_variant, flipped=True)),
+            Mistake("sum instead of mean", "average the loss over the positive and over the negative "
+                    "examples", _v(_loss_variant, summed=True)),
+        ),
+    ),
+    Exercise(
+        id="forward_forward.predict",
+        function_name="predict",
+        reference=ref.predict,
+        fixtures=_predict_fixtures,
+        points=2,
+        summary="argmax over labels of the goodness summed over layers (first hidden layer skipped)",
+        mistakes=(
+            Mistake("missing normalisation", "divide each layer's input by its root-mean-square "
+                    "(normalise) before the layer", _v(_predict_variant, normalise=False)),
+            Mistake("first layer included", "with several layers, leave the first hidden layer's "
+                    "goodness out when skip_first is True", _v(_predict_variant, all_layers=True)),
+            Mistake("lowest goodness", "the prediction is the label with the HIGHEST goodness",
+                    _v(_predict_variant, argmin=True)),
+        ),
+    ),
+    Exercise(
+        id="forward_forward.hard_negatives",
+        function_name="hard_negative_labels",
+        reference=ref.hard_negative_labels,
+        fixtures=_hard_fixtures,
+        points=1,
+        summary="the wrong label with the highest goodness",
+        mistakes=(
+            Mistake("correct label used as a negative", "exclude each example's own label before "
+                    "taking the argmax", lambda scores, labels: np.argmax(scores, axis=1)),
+            Mistake("least confusing label", "a hard negative is the wrong label with the HIGHEST "
+                    "goodness", lambda scores, labels: np.argmin(scores, axis=1)),
+        ),
+    ),
+)
