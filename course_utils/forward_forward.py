@@ -212,3 +212,30 @@ def _backend():
 
 
 FORWARD_FORWARD = _backend()
+
+
+# ----------------------------------------------------------------------------------------------
+# Measurements for the figures and the widget.
+
+def layer_goodness(params, x, labels):
+    """[(N,) goodness of layer l for the images x with the given labels written in], one per layer."""
+    return [goodness(h) for h in activities(params, embed_label(x, labels))]
+
+
+def loss_monitor(x, labels):
+    """A ``monitor`` for course_utils.training.train: each layer's local loss on a probe batch, with
+    the hard negatives of the current model. Returns state -> {"layer_loss_1": ..., ...}."""
+    def measure(state):
+        params = {k: np.asarray(v, dtype=np.float64) for k, v in state["params"].items()}
+        wrong = hard_negative_labels(label_goodness(params, x), labels)
+        _, losses = ff_gradients(params, embed_label(x, labels), embed_label(x, wrong))
+        return {f"layer_loss_{l}": loss for l, loss in enumerate(losses, start=1)}
+    return measure
+
+
+def accuracy_with_layers(params, x, labels, first_layer):
+    """Test accuracy when the goodness is summed over layers first_layer..L (1-based)."""
+    scores = np.zeros((len(x), NUM_CLASSES))
+    for c in range(NUM_CLASSES):
+        scores[:, c] = sum(layer_goodness(params, x, np.full(len(x), c))[first_layer - 1:])
+    return float(np.mean(np.argmax(scores, axis=1) == labels))

@@ -135,3 +135,27 @@ def plot_feedback_gap(result, decay: float, steps_per_epoch: int):
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+# --- tutorial 04: forward-forward ----------------------------------------------------------------
+
+def plot_goodness_histograms(positive, negative, thresholds, axes=None):
+    """One panel per layer: histograms of the goodness of positive and negative data, and the threshold.
+
+    positive, negative: lists (one per layer) of (N,) goodness values; thresholds: one per layer.
+    """
+    if axes is None:
+        fig, axes = plt.subplots(1, len(positive), figsize=(4.2 * len(positive), 3.2), squeeze=False)
+        axes = axes[0]
+    for l, (ax, gp, gn, theta) in enumerate(zip(axes, positive, negative, thresholds), start=1):
+        top = np.percentile(np.concatenate([gp, gn]), 99)
+        bins = np.linspace(0, max(top, theta * 1.5), 40)
+        ax.hist(gp, bins=bins, alpha=0.6, color="#1b9e77", label="positive (correct label)")
+        ax.hist(gn, bins=bins, alpha=0.6, color="#d95f02", label="negative (hard wrong label)")
+        ax.axvline(theta, color="k", ls="--", lw=1, label="threshold")
+        right = np.mean(gp > theta) / 2 + np.mean(gn < theta) / 2
+        ax.set(xlabel="goodness (sum of squares)", title=f"layer {l}: {right:.0%} on the right side")
+    axes[0].set_ylabel("examples")
+    axes[0].legend(fontsize=8)
+    axes[0].figure.tight_layout()
+    return axes[0].figure

@@ -90,3 +90,41 @@ def depth_explorer(results_by_depth):
     slider.observe(update, "value")
     update()
     return w.VBox([slider, out])
+
+
+# --- tutorial 04: forward-forward ----------------------------------------------------------------
+
+def forward_forward_explorer(params, x, labels):
+    """A slider for the threshold (as a multiple of each layer's number of units) over the goodness
+    histograms of positive and hard-negative data, and a choice of the layers whose goodness is summed
+    at prediction, with the resulting accuracy on (x, labels)."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from . import forward_forward as ff
+    from . import plotting
+
+    w = _ipywidgets()
+    params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
+    L = ff.num_layers(params)
+    wrong = ff.hard_negative_labels(ff.label_goodness(params, x), labels)
+    positive, negative = ff.layer_goodness(params, x, labels), ff.layer_goodness(params, x, wrong)
+    units = [params[f"W{l}"].shape[0] for l in range(1, L + 1)]
+    scale = w.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.05,
+                             description="theta / units", continuous_update=False)
+    first = w.IntSlider(value=min(2, L), min=1, max=L, description="sum from layer", continuous_update=False)
+    out = w.Output()
+
+    def update(*_):
+        accuracy = ff.accuracy_with_layers(params, x, labels, first.value)
+        with out:
+            out.clear_output(wait=True)
+            fig = plotting.plot_goodness_histograms(positive, negative, [scale.value * u for u in units])
+            fig.suptitle(f"prediction from layers {first.value}..{L}: accuracy {accuracy:.3f}", y=1.03)
+            display(fig)
+            plt.close(fig)
+
+    scale.observe(update, "value")
+    first.observe(update, "value")
+    update()
+    return w.VBox([w.HBox([scale, first]), out])
