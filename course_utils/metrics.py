@@ -6,8 +6,8 @@ import numpy as np
 
 
 def _vector(a) -> np.ndarray:
-    if isinstance(a, dict):
-        return np.concatenate([np.ravel(np.asarray(v, dtype=np.float64)) for v in a.values()])
+    if isinstance(a, dict):  # by sorted key, so that two dicts line up whatever their order
+        return np.concatenate([np.ravel(np.asarray(a[k], dtype=np.float64)) for k in sorted(a)])
     return np.ravel(np.asarray(a, dtype=np.float64))
 
 

@@ -71,3 +71,17 @@ register(Rule(
     defaults={"sizes": (784, 500, 500), "learning_rate": 0.001, "batch_size": 100, "epochs": 10,
               "negatives": "hard", "skip_first": True},
 ))
+
+# --- Tutorial 03: equilibrium propagation ----------------------------------------------------------
+register(Rule(
+    name="eqprop",
+    summary="free and nudged relaxation of a Hopfield-like network; contrastive local update",
+    tutorial="03_eqprop",
+    numpy="course_utils.eqprop:EQPROP",
+    jax="course_utils.jax.eqprop:EQPROP",
+    # Scellier and Bengio (2017), 784-500-10: epsilon 0.5, beta 1 with a random sign, 20 free and
+    # 4 nudged steps, learning rates 0.1 and 0.05, minibatch 20, persistent particles.
+    defaults={"sizes": (784, 500, 10), "epsilon": 0.5, "beta": 1.0, "random_sign": True,
+              "symmetric": False, "free_steps": 20, "nudged_steps": 4, "predict_steps": 50,
+              "learning_rates": (0.1, 0.05), "batch_size": 20, "epochs": 10},
+))

@@ -74,7 +74,7 @@ def train(rule_name: str, data: Dataset, backend: str = "jax", seed: int = 0,
     timed part: for measurements over training such as an angle between matrices.
     """
     rule = get_rule(rule_name)
-    cfg = rule.config(**overrides)
+    cfg = {**rule.config(**overrides), "train_size": len(data.x_train)}  # for per-example state
     impl = rule.backend(backend)
     run = _train_jax if backend == "jax" else _train_numpy
     result = TrainResult(rule_name, backend, cfg, None, monitor=monitor)

@@ -9,7 +9,7 @@ from importlib import import_module
 from ..core import Exercise
 
 # One module per tutorial, in course order.
-TUTORIAL_MODULES = ("perturbation", "weight_transport", "forward_forward")
+TUTORIAL_MODULES = ("perturbation", "weight_transport", "eqprop", "forward_forward")
 
 EXERCISES: dict[str, Exercise] = {}
 for _name in TUTORIAL_MODULES:

@@ -1,0 +1,170 @@
+"""Tutorial 03 (equilibrium propagation): fixtures and known mistakes for its exercises, including
+the three functions of the debugging exercise."""
+from __future__ import annotations
+
+import numpy as np
+
+from course_utils import eqprop as ref
+
+from ..core import Exercise, Fixture, Mistake
+
+SHAPES = [(6, 4, 3, 5, 0), (5, 7, 2, 1, 1), (8, 3, 4, 6, 2)]   # D, H, C, N, seed
+
+
+def _problem(D, H, C, N, seed, low=-0.5, high=1.5):
+    rng = np.random.default_rng(3000 + seed)
+    params = ref.init_eqprop(rng, (D, H, C))
+    params = {k: v + 0.2 * rng.standard_normal(v.shape) for k, v in params.items()}
+    x = rng.uniform(0, 1, (N, D))
+    h, y = rng.uniform(low, high, (N, H)), rng.uniform(low, high, (N, C))
+    t = np.eye(C)[rng.integers(0, C, N)]
+    return rng, params, x, h, y, t
+
+
+def _energy_fixtures():
+    # states outside [0, 1] too, so that the squared term on s and on rho(s) differ
+    return [Fixture(f"D={D}, H={H}, C={C}, N={N}", dict(params=p, x=x, h=h, y=y))
+            for D, H, C, N, seed in SHAPES for _, p, x, h, y, _ in [_problem(D, H, C, N, seed)]]
+
+
+def _relax_fixtures():
+    fixtures = []
+    for (D, H, C, N, seed), beta, eps in zip(SHAPES + [(4, 5, 3, 3, 3)], (0.0, 0.5, -1.0, 1.0), (0.5, 0.2, 0.5, 0.9)):
+        _, p, x, h, y, t = _problem(D, H, C, N, seed, low=0.0, high=1.0)
+        fixtures.append(Fixture(f"D={D}, H={H}, C={C}, N={N}, beta={beta}, epsilon={eps}",
+                                dict(params=p, x=x, h=h, y=y, target=t, beta=beta, epsilon=eps)))
+    return fixtures
+
+
+def _update_fixtures():
+    fixtures = []
+    for (D, H, C, N, seed), beta in zip(SHAPES, (1.0, -0.5, 0.1)):
+        rng, _, x, h0, y0, _ = _problem(D, H, C, N, seed)
+        hb, yb = h0 + 0.3 * rng.standard_normal(h0.shape), y0 + 0.3 * rng.standard_normal(y0.shape)
+        fixtures.append(Fixture(f"D={D}, H={H}, C={C}, N={N}, beta={beta}",
+                                dict(x=x, free=(h0, y0), nudged=(hb, yb), beta=beta)))
+    return fixtures
+
+
+def _rho_fixtures():
+    return [Fixture("values from -4 to 4", dict(s=np.linspace(-4, 4, 33))),
+            Fixture("a (3, 4) array of states", dict(s=np.random.default_rng(5).uniform(-1, 2, (3, 4)))),
+            Fixture("states inside [0, 1]", dict(s=np.array([0.0, 0.25, 0.5, 0.9, 1.0])))]
+
+
+def _batch_fixtures():
+    rng = np.random.default_rng(6)
+    x, t = rng.standard_normal((50, 4)), np.eye(3)[rng.integers(0, 3, 50)]
+    return [Fixture(f"index={i}, batch_size={b}", dict(x=x, targets=t, index=i, batch_size=b))
+            for i, b in ((0, 10), (3, 10), (2, 7), (4, 5))]
+
+
+def _error_fixtures():
+    rng = np.random.default_rng(7)
+    fixtures = []
+    for n, c in ((8, 5), (1, 3), (20, 10)):
+        fixtures.append(Fixture(f"N={n}, C={c}", dict(outputs=rng.uniform(0, 1, (n, c)),
+                                                      targets=np.eye(c)[rng.integers(0, c, n)])))
+    return fixtures
+
+
+# --- known wrong variants ----------------------------------------------------------------------
+
+def _energy_variant(params, x, h, y, *, squared_rho=False, bias=True, half=True, sign=1.0):
+    rx, rh, ry = ref.rho(x), ref.rho(h), ref.rho(y)
+    hs, ys = (rh, ry) if squared_rho else (h, y)
+    squares = (0.5 if half else 1.0) * (np.sum(hs**2, 1) + np.sum(ys**2, 1))
+    b1, b2 = (params["b1"], params["b2"]) if bias else (0.0, 0.0)
+    inter = np.sum(rh * (rx @ params["W1"].T + b1), 1) + np.sum(ry * (rh @ params["W2"].T + b2), 1)
+    return squares - sign * inter
+
+
+def _relax_variant(params, x, h, y, target, beta, epsilon, *, clip=True, ascent=False, nudge_sign=1.0):
+    dh, dy = ref.state_gradients(params, x, h, y, target, 0.0)
+    if beta != 0.0:
+        dy = dy + nudge_sign * beta * (y - target)
+    sign = -1.0 if ascent else 1.0
+    h_new, y_new = h - sign * epsilon * dh, y - sign * epsilon * dy
+    return (np.clip(h_new, 0, 1), np.clip(y_new, 0, 1)) if clip else (h_new, y_new)
+
+
+def _update_variant(x, free, nudged, beta, *, use_rho=True, inverse_beta=True, reduce="mean", sign=1.0):
+    f = ref.rho if use_rho else (lambda s: s)
+    n = x.shape[0] if reduce == "mean" else 1
+    scale = sign / (beta if inverse_beta else 1.0)
+    rx = ref.rho(x)
+    (h0, y0), (hb, yb) = (f(free[0]), f(free[1])), (f(nudged[0]), f(nudged[1]))
+    return {"W1": -scale * ((hb - h0).T @ rx) / n, "b1": -scale * np.sum(hb - h0, 0) / n,
+            "W2": -scale * (yb.T @ hb - y0.T @ h0) / n, "b2": -scale * np.sum(yb - y0, 0) / n}
+
+
+def _v(f, **options):
+    return lambda **kw: f(**kw, **options)
+
+
+EXERCISES = (
+    Exercise(
+        id="eqprop.energy", function_name="energy", reference=ref.energy, fixtures=_energy_fixtures,
+        points=2, summary="1/2 ||s||^2 - rho(h).(W1 rho(x) + b1) - rho(y).(W2 rho(h) + b2), per example",
+        mistakes=(
+            Mistake("rho on the wrong quantity", "the squared term is 1/2 s^2 on the state itself, not "
+                    "1/2 rho(s)^2 (the two differ outside [0, 1])", _v(_energy_variant, squared_rho=True)),
+            Mistake("missing bias", "include the bias terms -rho(h).b1 and -rho(y).b2", _v(_energy_variant, bias=False)),
+            Mistake("wrong sign of the interaction", "the coupling terms LOWER the energy: "
+                    "E = 1/2 ||s||^2 - ...", _v(_energy_variant, sign=-1.0)),
+            Mistake("missing 1/2", "the squared term is 1/2 (||h||^2 + ||y||^2)", _v(_energy_variant, half=False)),
+        ),
+    ),
+    Exercise(
+        id="eqprop.relaxation_step", function_name="relaxation_step", reference=ref.relaxation_step,
+        fixtures=_relax_fixtures, points=2, summary="s <- clip(s - epsilon dF/ds, 0, 1), F = E + beta C",
+        mistakes=(
+            Mistake("clipping missing", "project the new states back into [0, 1] with np.clip",
+                    _v(_relax_variant, clip=False)),
+            Mistake("wrong sign", "descend the energy: s - epsilon dF/ds", _v(_relax_variant, ascent=True)),
+            Mistake("nudging sign", "dC/dy = y - t: the nudge pulls y towards the target",
+                    _v(_relax_variant, nudge_sign=-1.0)),
+        ),
+    ),
+    Exercise(
+        id="eqprop.eqprop_update", function_name="eqprop_gradient", reference=ref.eqprop_gradient,
+        fixtures=_update_fixtures, points=3,
+        summary="-(1/beta) batch mean of the change in rho(s_i) rho(s_j) from free to nudged",
+        mistakes=(
+            Mistake("wrong sign of the update", "the estimate of dL/dW is MINUS (1/beta) times the change "
+                    "(the caller subtracts it)", _v(_update_variant, sign=-1.0)),
+            Mistake("missing 1/beta", "divide by beta (with its sign)", _v(_update_variant, inverse_beta=False)),
+            Mistake("rho on the wrong quantity", "the update uses rho(s), not the raw states",
+                    _v(_update_variant, use_rho=False)),
+            Mistake("sum instead of mean", "average over the N examples of the batch", _v(_update_variant, reduce="sum")),
+        ),
+    ),
+    Exercise(
+        id="eqprop.debug_rho", function_name="rho", reference=ref.rho, fixtures=_rho_fixtures, points=1,
+        summary="the paper's hard sigmoid clip(s, 0, 1)",
+        mistakes=(
+            Mistake("jax.nn.hard_sigmoid", "that is relu6(s + 3) / 6, almost flat on [0, 1]; the paper's "
+                    "rho is clip(s, 0, 1)", lambda s: np.clip((s + 3.0) / 6.0, 0.0, 1.0)),
+            Mistake("relu", "rho saturates at 1 as well: clip(s, 0, 1)", lambda s: np.maximum(s, 0.0)),
+        ),
+    ),
+    Exercise(
+        id="eqprop.debug_minibatch", function_name="get_batch", reference=ref.minibatch,
+        fixtures=_batch_fixtures, points=1, summary="rows index*batch_size to (index+1)*batch_size",
+        mistakes=(
+            Mistake("always the first batch", "use the index: x[index * batch_size:(index + 1) * batch_size]",
+                    lambda x, targets, index, batch_size: (x[:batch_size], targets[:batch_size])),
+        ),
+    ),
+    Exercise(
+        id="eqprop.debug_error_rate", function_name="error_rate", reference=ref.error_rate,
+        fixtures=_error_fixtures, points=1, summary="argmax of the outputs against argmax of the one-hot targets",
+        mistakes=(
+            Mistake("compared with the one-hot vector", "the targets are one-hot: compare with "
+                    "np.argmax(targets, axis=1)",
+                    lambda outputs, targets: float(np.mean(np.argmax(outputs, 1)[:, None] != targets))),
+            Mistake("accuracy instead of error rate", "count the examples that are WRONG",
+                    lambda outputs, targets: float(np.mean(np.argmax(outputs, 1) == np.argmax(targets, 1)))),
+        ),
+    ),
+)
