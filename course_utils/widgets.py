@@ -128,3 +128,46 @@ def forward_forward_explorer(params, x, labels):
     first.observe(update, "value")
     update()
     return w.VBox([w.HBox([scale, first]), out])
+
+
+# --- tutorial 03: equilibrium propagation --------------------------------------------------------
+
+def eqprop_explorer(params, x, target, epsilon=0.5):
+    """Sliders for beta and the number of nudged-phase steps; shows the cosine similarity between the
+    EqProp estimate (one-sided and symmetric) and the true gradient of the cost at the free fixed point
+    (course_utils.jax.eqprop.implicit_gradient)."""
+    import jax.numpy as jnp
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from .jax import eqprop as jep
+    from .metrics import cosine_similarity
+
+    w = _ipywidgets()
+    params = {k: jnp.asarray(v) for k, v in params.items()}
+    x, target = jnp.asarray(x), jnp.asarray(target)
+    true = jep.implicit_gradient(params, x, target, epsilon)
+    free = jep.fixed_point(params, x, epsilon)
+    log_beta = w.FloatSlider(value=-1, min=-3, max=0.5, step=0.25, description="log10 beta", continuous_update=False)
+    steps = w.IntSlider(value=4, min=1, max=100, description="nudged steps", continuous_update=False)
+    out = w.Output()
+
+    def update(*_):
+        beta = 10.0 ** log_beta.value
+        plus = jep.layered_relax(params, x, free, target, beta, epsilon, steps.value)
+        minus = jep.layered_relax(params, x, free, target, -beta, epsilon, steps.value)
+        one = cosine_similarity(jep.layered_eqprop_gradient(x, free, plus, beta), true)
+        sym = cosine_similarity(jep.symmetric_eqprop_gradient(x, plus, minus, beta), true)
+        with out:
+            out.clear_output(wait=True)
+            fig, ax = plt.subplots(figsize=(4.5, 3))
+            ax.bar(["one-sided", "symmetric"], [one, sym], color=["#e6ab02", "#7570b3"])
+            ax.set(ylim=(min(0, one, sym), 1), ylabel="cosine with the true gradient",
+                   title=f"beta = {beta:.3g}, {steps.value} nudged steps")
+            display(fig)
+            plt.close(fig)
+
+    log_beta.observe(update, "value")
+    steps.observe(update, "value")
+    update()
+    return w.VBox([w.HBox([log_beta, steps]), out])

@@ -163,6 +163,9 @@ EXERCISES = (
             Mistake("compared with the one-hot vector", "the targets are one-hot: compare with "
                     "np.argmax(targets, axis=1)",
                     lambda outputs, targets: float(np.mean(np.argmax(outputs, 1)[:, None] != targets))),
+            Mistake("argmax of the one-hot targets without an axis", "np.argmax(targets) is ONE number "
+                    "(the position of the first 1 in the flattened array): use np.argmax(targets, axis=1)",
+                    lambda outputs, targets: float(np.mean(np.argmax(outputs, 1) != np.argmax(targets)))),
             Mistake("accuracy instead of error rate", "count the examples that are WRONG",
                     lambda outputs, targets: float(np.mean(np.argmax(outputs, 1) == np.argmax(targets, 1)))),
         ),
