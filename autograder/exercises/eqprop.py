@@ -140,7 +140,7 @@ EXERCISES = (
         ),
     ),
     Exercise(
-        id="eqprop.debug_rho", function_name="rho", reference=ref.rho, fixtures=_rho_fixtures, points=1,
+        id="eqprop.debug_rho", function_name="hard_sigmoid", reference=ref.rho, fixtures=_rho_fixtures, points=1,
         summary="the paper's hard sigmoid clip(s, 0, 1)",
         mistakes=(
             Mistake("jax.nn.hard_sigmoid", "that is relu6(s + 3) / 6, almost flat on [0, 1]; the paper's "
