@@ -6,7 +6,7 @@ import numpy as np
 
 from course_utils import eqprop as ref
 
-from ..core import Exercise, Fixture, Mistake
+from ..core import Exercise, Fixture, Mistake, variant
 
 SHAPES = [(6, 4, 3, 5, 0), (5, 7, 2, 1, 1), (8, 3, 4, 6, 2)]   # D, H, C, N, seed
 
@@ -98,9 +98,6 @@ def _update_variant(x, free, nudged, beta, *, use_rho=True, inverse_beta=True, r
             "W2": -scale * (yb.T @ hb - y0.T @ h0) / n, "b2": -scale * np.sum(yb - y0, 0) / n}
 
 
-def _v(f, **options):
-    return lambda **kw: f(**kw, **options)
-
 
 EXERCISES = (
     Exercise(
@@ -108,11 +105,11 @@ EXERCISES = (
         points=2, summary="1/2 ||s||^2 - rho(h).(W1 rho(x) + b1) - rho(y).(W2 rho(h) + b2), per example",
         mistakes=(
             Mistake("rho on the wrong quantity", "the squared term is 1/2 s^2 on the state itself, not "
-                    "1/2 rho(s)^2 (the two differ outside [0, 1])", _v(_energy_variant, squared_rho=True)),
-            Mistake("missing bias", "include the bias terms -rho(h).b1 and -rho(y).b2", _v(_energy_variant, bias=False)),
+                    "1/2 rho(s)^2 (the two differ outside [0, 1])", variant(_energy_variant, squared_rho=True)),
+            Mistake("missing bias", "include the bias terms -rho(h).b1 and -rho(y).b2", variant(_energy_variant, bias=False)),
             Mistake("wrong sign of the interaction", "the coupling terms LOWER the energy: "
-                    "E = 1/2 ||s||^2 - ...", _v(_energy_variant, sign=-1.0)),
-            Mistake("missing 1/2", "the squared term is 1/2 (||h||^2 + ||y||^2)", _v(_energy_variant, half=False)),
+                    "E = 1/2 ||s||^2 - ...", variant(_energy_variant, sign=-1.0)),
+            Mistake("missing 1/2", "the squared term is 1/2 (||h||^2 + ||y||^2)", variant(_energy_variant, half=False)),
         ),
     ),
     Exercise(
@@ -120,10 +117,10 @@ EXERCISES = (
         fixtures=_relax_fixtures, points=2, summary="s <- clip(s - epsilon dF/ds, 0, 1), F = E + beta C",
         mistakes=(
             Mistake("clipping missing", "project the new states back into [0, 1] with np.clip",
-                    _v(_relax_variant, clip=False)),
-            Mistake("wrong sign", "descend the energy: s - epsilon dF/ds", _v(_relax_variant, ascent=True)),
+                    variant(_relax_variant, clip=False)),
+            Mistake("wrong sign", "descend the energy: s - epsilon dF/ds", variant(_relax_variant, ascent=True)),
             Mistake("nudging sign", "dC/dy = y - t: the nudge pulls y towards the target",
-                    _v(_relax_variant, nudge_sign=-1.0)),
+                    variant(_relax_variant, nudge_sign=-1.0)),
         ),
     ),
     Exercise(
@@ -132,11 +129,11 @@ EXERCISES = (
         summary="-(1/beta) batch mean of the change in rho(s_i) rho(s_j) from free to nudged",
         mistakes=(
             Mistake("wrong sign of the update", "the estimate of dL/dW is MINUS (1/beta) times the change "
-                    "(the caller subtracts it)", _v(_update_variant, sign=-1.0)),
-            Mistake("missing 1/beta", "divide by beta (with its sign)", _v(_update_variant, inverse_beta=False)),
+                    "(the caller subtracts it)", variant(_update_variant, sign=-1.0)),
+            Mistake("missing 1/beta", "divide by beta (with its sign)", variant(_update_variant, inverse_beta=False)),
             Mistake("rho on the wrong quantity", "the update uses rho(s), not the raw states",
-                    _v(_update_variant, use_rho=False)),
-            Mistake("sum instead of mean", "average over the N examples of the batch", _v(_update_variant, reduce="sum")),
+                    variant(_update_variant, use_rho=False)),
+            Mistake("sum instead of mean", "average over the N examples of the batch", variant(_update_variant, reduce="sum")),
         ),
     ),
     Exercise(

@@ -5,7 +5,7 @@ import numpy as np
 
 from course_utils import forward_forward as ref
 
-from ..core import Exercise, Fixture, Mistake
+from ..core import Exercise, Fixture, Mistake, variant
 
 
 def _embed_fixtures():
@@ -82,9 +82,6 @@ def _predict_variant(params, x, skip_first=True, *, normalise=True, all_layers=F
     return np.argmin(scores, 1) if argmin else np.argmax(scores, 1)
 
 
-def _v(f, **options):
-    return lambda **kw: f(**kw, **options)
-
 
 EXERCISES = (
     Exercise(
@@ -108,12 +105,12 @@ EXERCISES = (
         summary="goodness = sum of squares; softplus(theta - g_pos) + softplus(g_neg - theta), batch means",
         mistakes=(
             Mistake("goodness as a mean", "goodness is the SUM of squared activities: the threshold "
-                    "(the number of units) is set for a sum", _v(_loss_variant, mean_goodness=True)),
+                    "(the number of units) is set for a sum", variant(_loss_variant, mean_goodness=True)),
             Mistake("wrong sign of the logistic argument", "positives should have goodness ABOVE the "
                     "threshold: softplus(theta - g_pos) and softplus(g_neg - theta)",
-                    _v(_loss_variant, flipped=True)),
+                    variant(_loss_variant, flipped=True)),
             Mistake("sum instead of mean", "average the loss over the positive and over the negative "
-                    "examples", _v(_loss_variant, summed=True)),
+                    "examples", variant(_loss_variant, summed=True)),
         ),
     ),
     Exercise(
@@ -125,11 +122,11 @@ EXERCISES = (
         summary="argmax over labels of the goodness summed over layers (first hidden layer skipped)",
         mistakes=(
             Mistake("missing normalisation", "divide each layer's input by its root-mean-square "
-                    "(normalise) before the layer", _v(_predict_variant, normalise=False)),
+                    "(normalise) before the layer", variant(_predict_variant, normalise=False)),
             Mistake("first layer included", "with several layers, leave the first hidden layer's "
-                    "goodness out when skip_first is True", _v(_predict_variant, all_layers=True)),
+                    "goodness out when skip_first is True", variant(_predict_variant, all_layers=True)),
             Mistake("lowest goodness", "the prediction is the label with the HIGHEST goodness",
-                    _v(_predict_variant, argmin=True)),
+                    variant(_predict_variant, argmin=True)),
         ),
     ),
     Exercise(

@@ -6,7 +6,7 @@ import numpy as np
 from course_utils import perturbation as ref
 from course_utils.mlp import forward, init_mlp, mse_loss, num_layers, per_example_loss
 
-from ..core import Exercise, Fixture, Mistake
+from ..core import Exercise, Fixture, Mistake, variant
 
 # (D, H, C, N, activation, seed): non-square layers, batches of one and more, both activations.
 SHAPES = [(5, 4, 3, 6, "sigmoid", 0), (3, 6, 2, 1, "relu", 1), (7, 3, 4, 5, "relu", 2),
@@ -101,9 +101,6 @@ def _snr_variant(samples, *, absolute=True, ddof=0, axis=0, ratio_of_means=False
     return float(np.mean(m / std[used]))
 
 
-def _variant(f, **options):
-    return lambda **kw: f(**kw, **options)
-
 
 EXERCISES = (
     Exercise(
@@ -119,13 +116,13 @@ EXERCISES = (
                     lambda **kw: {k: -v for k, v in ref.weight_perturbation_gradient(**kw).items()}),
             Mistake("divided by sigma instead of sigma^2",
                     "Psi already carries one factor sigma; divide by sigma**2",
-                    _variant(_wp_variant, power=1)),
+                    variant(_wp_variant, power=1)),
             Mistake("sum instead of mean over the K perturbations",
-                    "average over the K samples (divide by K)", _variant(_wp_variant, reduce="sum")),
+                    "average over the K samples (divide by K)", variant(_wp_variant, reduce="sum")),
             Mistake("missing baseline", "subtract the unperturbed loss L(W) from each perturbed loss",
-                    _variant(_wp_variant, baseline=False)),
+                    variant(_wp_variant, baseline=False)),
             Mistake("missing bias", "perturb and estimate the biases too (b1, b2)",
-                    _variant(_wp_variant, biases=False)),
+                    variant(_wp_variant, biases=False)),
         ),
     ),
     Exercise(
@@ -142,16 +139,16 @@ EXERCISES = (
                     lambda **kw: {k: -v for k, v in ref.node_perturbation_gradient(**kw).items()}),
             Mistake("sum instead of mean over the batch",
                     "divide the summed outer products by the batch size N",
-                    _variant(_np_variant, reduce="sum")),
+                    variant(_np_variant, reduce="sum")),
             Mistake("divided by sigma instead of sigma^2", "xi already carries one factor sigma; "
-                    "divide by sigma**2", _variant(_np_variant, power=1)),
+                    "divide by sigma**2", variant(_np_variant, power=1)),
             Mistake("noisy layer input", "the outer product uses the clean input of each layer "
-                    "(clean['inputs']), not the noisy pass's", _variant(_np_variant, noisy_input=True)),
+                    "(clean['inputs']), not the noisy pass's", variant(_np_variant, noisy_input=True)),
             Mistake("batch loss instead of each example's loss",
                     "credit each example's noise with its own loss change (per_example_loss)",
-                    _variant(_np_variant, batch_loss=True)),
+                    variant(_np_variant, batch_loss=True)),
             Mistake("missing bias", "the bias estimate is the batch mean of the per-example terms",
-                    _variant(_np_variant, biases=False)),
+                    variant(_np_variant, biases=False)),
         ),
     ),
     Exercise(
@@ -163,13 +160,13 @@ EXERCISES = (
         summary="mean over parameters (std > 0) of |mean| / std across samples",
         mistakes=(
             Mistake("missing absolute value", "take |mean| before dividing: a negative mean is as "
-                    "much signal as a positive one", _variant(_snr_variant, absolute=False)),
+                    "much signal as a positive one", variant(_snr_variant, absolute=False)),
             Mistake("std with ddof=1", "use the population std (np.std's default ddof=0)",
-                    _variant(_snr_variant, ddof=1)),
+                    variant(_snr_variant, ddof=1)),
             Mistake("wrong axis", "rows are samples: take the mean and std over axis 0 "
-                    "(across samples), one value per parameter", _variant(_snr_variant, axis=1)),
+                    "(across samples), one value per parameter", variant(_snr_variant, axis=1)),
             Mistake("ratio of means", "average the per-parameter ratios |mean|/std, not the "
-                    "means separately", _variant(_snr_variant, ratio_of_means=True)),
+                    "means separately", variant(_snr_variant, ratio_of_means=True)),
         ),
     ),
 )

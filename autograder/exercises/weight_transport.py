@@ -6,7 +6,7 @@ import numpy as np
 from course_utils import weight_transport as ref
 from course_utils.mlp import activation_derivative, forward, init_mlp, layer_gradients, num_layers
 
-from ..core import Exercise, Fixture, Mistake
+from ..core import Exercise, Fixture, Mistake, variant
 
 # (sizes, N, activation, seed). The first has H == C, so that using B where B^T belongs runs
 # (instead of failing on shapes) and can be named; the others are non-square, batch 1 included.
@@ -120,9 +120,6 @@ def _cos_variant(a, b, *, one_norm=False, squared=False):
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
-def _v(f, **options):
-    return lambda **kw: f(**kw, **options)
-
 
 _SUM = "sum instead of mean", "divide the output error by the batch size N: e = (y_hat - y) / N"
 _DERIV = "missing derivative", "multiply the error arriving at the hidden layer by act'(z) (activation_derivative)"
@@ -136,8 +133,8 @@ EXERCISES = (
         points=2,
         summary="exact gradients of the two-layer MLP",
         mistakes=(
-            Mistake(*_DERIV, _v(_bp_variant, derivative=False)),
-            Mistake(*_SUM, _v(_bp_variant, reduce="sum")),
+            Mistake(*_DERIV, variant(_bp_variant, derivative=False)),
+            Mistake(*_SUM, variant(_bp_variant, reduce="sum")),
             Mistake("transposed matrix", "send the error back with e @ W2 (that is, through W2^T), "
                     "not e @ W2.T", lambda **kw: _fa_variant(**kw, feedback={"B1": kw["params"]["W2"]})),
         ),
@@ -151,11 +148,11 @@ EXERCISES = (
         summary="backprop with B in place of W2^T",
         mistakes=(
             Mistake("W instead of B", "this is backprop: send the error back through the feedback "
-                    "matrix B1, not the forward weights W2", _v(_fa_variant, matrix="W")),
+                    "matrix B1, not the forward weights W2", variant(_fa_variant, matrix="W")),
             Mistake("B instead of B^T", "B1 has the shape of W2^T, (H, C): the error e (N, C) goes back "
-                    "as e @ B1.T", _v(_fa_variant, matrix="B")),
-            Mistake(*_DERIV, _v(_fa_variant, derivative=False)),
-            Mistake(*_SUM, _v(_fa_variant, reduce="sum")),
+                    "as e @ B1.T", variant(_fa_variant, matrix="B")),
+            Mistake(*_DERIV, variant(_fa_variant, derivative=False)),
+            Mistake(*_SUM, variant(_fa_variant, reduce="sum")),
         ),
     ),
     Exercise(
@@ -170,9 +167,9 @@ EXERCISES = (
                     "directly (e @ B_l.T), not the error of the layer above",
                     lambda **kw: _fa_variant(**{**kw, "feedback": _fa_shaped(kw)})),
             Mistake("B instead of B^T", "B_l has shape (H_l, C): the error e (N, C) arrives as e @ B_l.T",
-                    _v(_dfa_variant, matrix="B")),
-            Mistake(*_DERIV, _v(_dfa_variant, derivative=False)),
-            Mistake(*_SUM, _v(_dfa_variant, reduce="sum")),
+                    variant(_dfa_variant, matrix="B")),
+            Mistake(*_DERIV, variant(_dfa_variant, derivative=False)),
+            Mistake(*_SUM, variant(_dfa_variant, reduce="sum")),
         ),
     ),
     Exercise(
@@ -184,13 +181,13 @@ EXERCISES = (
         summary="W and B both decay by (1 - lambda); B gets the transpose of W's update",
         mistakes=(
             Mistake("wrong sign", "subtract the learning rate times the gradient (descend)",
-                    _v(_kp_variant, sign=-1.0)),
+                    variant(_kp_variant, sign=-1.0)),
             Mistake("feedback does not decay", "B decays by (1 - lambda) like W: that is what makes "
-                    "W - B^T shrink", _v(_kp_variant, decay_feedback=False)),
+                    "W - B^T shrink", variant(_kp_variant, decay_feedback=False)),
             Mistake("forward weights do not decay", "W decays by (1 - lambda) too",
-                    _v(_kp_variant, decay_weights=False)),
+                    variant(_kp_variant, decay_weights=False)),
             Mistake("update not transposed", "B_l is shaped like W_{l+1}^T: it receives the TRANSPOSE "
-                    "of W_{l+1}'s update, -eta dW_{l+1}^T", _v(_kp_variant, transpose=False)),
+                    "of W_{l+1}'s update, -eta dW_{l+1}^T", variant(_kp_variant, transpose=False)),
         ),
     ),
     Exercise(
@@ -202,9 +199,9 @@ EXERCISES = (
         summary="<a, b> / (||a|| ||b||) of flattened arrays",
         mistakes=(
             Mistake("missing normalisation", "divide by the norms of both arrays",
-                    _v(_cos_variant, one_norm=True)),
+                    variant(_cos_variant, one_norm=True)),
             Mistake("squared norms", "divide by ||a|| ||b|| (square roots of the sums of squares)",
-                    _v(_cos_variant, squared=True)),
+                    variant(_cos_variant, squared=True)),
         ),
     ),
 )
