@@ -14,8 +14,13 @@ s^beta, the output pulled a little towards the target. The parameter update only
     dL/db_i  ~ -(1/beta) [rho(s_i^beta) - rho(s_i^0)]
 
 (an estimate of the gradient of the cost at the free fixed point, exact as beta -> 0; the caller
-subtracts the learning rate times it, as for every rule of the course). Weights are (out, in) as
-everywhere: W1 (H, D), W2 (C, H). Energies are per example; updates are batch means.
+subtracts the learning rate times it, as for every rule of the course). Nudging both ways, +beta and
+-beta, and dividing the difference by 2 beta (symmetric_eqprop_gradient) cancels the O(beta) bias.
+Weights are (out, in) as everywhere: W1 (H, D), W2 (C, H). Energies are per example; updates are
+batch means.
+
+Sections: the two-layer exercises; the same equations for any depth (layered_*), used for training;
+the registered rule (persistent particles); the fixed helpers of the debugging exercise.
 """
 from __future__ import annotations
 
@@ -117,29 +122,52 @@ def eqprop_gradient(x, free, nudged, beta):
 # ----------------------------------------------------------------------------------------------
 # The same equations for any number of layers (states [s_1, ..., s_L], s_0 = x clamped, s_L the
 # output); the functions above are their two-layer statements, and the tests check they agree.
+# The input is clamped, so its drive rho(x) W1^T + b1 is the same at every relaxation step: it is
+# computed once (input_drive) and passed in, as in the JAX twin.
 
 def num_layers(params):
+    """L, the number of weight matrices W1..WL."""
     return len([k for k in params if k.startswith("W")])
 
 
-def layered_state_gradients(params, x, states, target=None, beta=0.0):
-    """dF/ds_l = s_l - rho'(s_l) * (rho(s_{l-1}) W_l^T + b_l + rho(s_{l+1}) W_{l+1}) (+ beta (s_L - t))."""
-    L = num_layers(params)
+def input_drive(params, x):
+    """(N, H1): rho(x) W1^T + b1, what the clamped input sends to the first hidden layer."""
+    return rho(x) @ params["W1"].T + params["b1"]
+
+
+def layered_energy(params, x, states):
+    """(N,): E = 1/2 sum_l ||s_l||^2 - sum_l rho(s_l) . (W_l rho(s_{l-1}) + b_l), s_0 = x."""
     below = [x] + states[:-1]
+    E = 0.5 * sum(np.sum(s**2, axis=1) for s in states)
+    for l, (s, s_below) in enumerate(zip(states, below), start=1):
+        E = E - np.sum(rho(s) * (rho(s_below) @ params[f"W{l}"].T + params[f"b{l}"]), axis=1)
+    return E
+
+
+def layered_state_gradients(params, drive, states, target=None, beta=0.0):
+    """[dF/ds_1, ..., dF/ds_L] of F = E + beta C, with drive = input_drive(params, x):
+
+        dF/ds_l = s_l - rho'(s_l) * (rho(s_{l-1}) W_l^T + b_l + rho(s_{l+1}) W_{l+1})  (+ beta (s_L - t))
+
+    where the first layer's rho(s_0) W_1^T + b_1 is the precomputed drive and the last has no s_{L+1}.
+    """
+    L = num_layers(params)
     grads = []
     for l in range(1, L + 1):
-        drive = rho(below[l - 1]) @ params[f"W{l}"].T + params[f"b{l}"]
-        if l < L:
-            drive = drive + rho(states[l]) @ params[f"W{l + 1}"]
-        grads.append(states[l - 1] - rho_derivative(states[l - 1]) * drive)
+        bottom_up = drive if l == 1 else rho(states[l - 2]) @ params[f"W{l}"].T + params[f"b{l}"]
+        top_down = rho(states[l]) @ params[f"W{l + 1}"] if l < L else 0.0
+        grads.append(states[l - 1] - rho_derivative(states[l - 1]) * (bottom_up + top_down))
     if beta != 0.0:
         grads[-1] = grads[-1] + beta * (states[-1] - target)
     return grads
 
 
-def layered_relax(params, x, states, target, beta, epsilon, steps):
+def layered_relax(params, x, states, target, beta, epsilon, steps, drive=None):
+    """``steps`` projected gradient steps on F from ``states``; returns the final list of states.
+    ``drive``: input_drive(params, x) when the caller has it already (it is then not recomputed)."""
+    drive = input_drive(params, x) if drive is None else drive
     for _ in range(steps):
-        grads = layered_state_gradients(params, x, states, target, beta)
+        grads = layered_state_gradients(params, drive, states, target, beta)
         states = [np.clip(s - epsilon * g, 0.0, 1.0) for s, g in zip(states, grads)]
     return states
 
@@ -155,8 +183,41 @@ def layered_eqprop_gradient(x, free, nudged, beta):
     return grads
 
 
+def symmetric_eqprop_gradient(x, plus, minus, beta):
+    """The two-sided estimate -(1/(2 beta)) [rho rho at +beta - rho rho at -beta], both phases started
+    from the free fixed point: its bias is O(beta^2) instead of O(beta)."""
+    n = x.shape[0]
+    plus, minus = [rho(x)] + [rho(s) for s in plus], [rho(x)] + [rho(s) for s in minus]
+    grads = {}
+    for l in range(1, len(plus)):
+        grads[f"W{l}"] = -(plus[l].T @ plus[l - 1] - minus[l].T @ minus[l - 1]) / (2 * beta * n)
+        grads[f"b{l}"] = -np.mean(plus[l] - minus[l], axis=0) / (2 * beta)
+    return grads
+
+
+def settling_trajectory(params, x, epsilon=0.5, steps=50):
+    """The free phase from zero states, recorded: for the view of the states settling.
+
+    Returns (states, energies): states is a list over layers of (steps + 1, N, H_l) arrays (step 0 is
+    the zero start), energies is (steps + 1, N).
+    """
+    drive = input_drive(params, x)
+    states = [np.zeros((x.shape[0], params[f"b{l}"].shape[0])) for l in range(1, num_layers(params) + 1)]
+    history, energies = [states], [layered_energy(params, x, states)]
+    for _ in range(steps):
+        states = layered_relax(params, x, states, None, 0.0, epsilon, 1, drive)
+        history.append(states)
+        energies.append(layered_energy(params, x, states))
+    return [np.stack(layer) for layer in zip(*history)], np.stack(energies)
+
+
 # ----------------------------------------------------------------------------------------------
-# Training (persistent particles, random sign of beta) and the registered rule.
+# Training and the registered rule. Settings (course_utils/rules.py): sizes (D, H1, ..., C), epsilon,
+# beta, free_steps, nudged_steps, predict_steps (free steps from zero at test time), learning_rates
+# (one per layer), batch_size; random_sign (the sign of beta drawn per minibatch, as in the paper) or
+# symmetric (+beta and -beta every minibatch; random_sign is then ignored). The state holds the
+# parameters and the persistent particles: every training example's last free fixed point, indexed by
+# batch["index"], from which its next free phase starts.
 
 def init_eqprop(rng, sizes):
     """Glorot-uniform weights (as in the paper), zero biases; sizes = (D, H1, ..., C)."""
@@ -168,23 +229,42 @@ def init_eqprop(rng, sizes):
     return params
 
 
+def check_config(cfg):
+    """Refuse settings that do not fit together, with a message that says what to change."""
+    layers = len(cfg["sizes"]) - 1
+    if len(cfg["learning_rates"]) != layers:
+        raise ValueError(f"eqprop: sizes {tuple(cfg['sizes'])} has {layers} weight layers but learning_rates "
+                         f"{tuple(cfg['learning_rates'])} has {len(cfg['learning_rates'])} entries: give one per layer")
+
+
 def _init(rng, cfg):
+    check_config(cfg)
     return {"params": init_eqprop(rng, cfg["sizes"]),
             "states": [np.zeros((cfg["train_size"], n)) for n in cfg["sizes"][1:]]}
 
 
 def _step(state, batch, rng, cfg):
+    """One minibatch: free phase from the stored particles, nudged phase(s), update, store.
+
+    The particle arrays (train_size, H_l) belong to the training state and are updated in place (a
+    copy per minibatch would cost more than the minibatch itself on full MNIST); the parameters are new.
+    """
     params, idx, x, t = state["params"], batch["index"], batch["x"], batch["y"]
-    free = layered_relax(params, x, [s[idx] for s in state["states"]], t, 0.0, cfg["epsilon"], cfg["free_steps"])
-    beta = cfg["beta"] * (rng.choice([-1.0, 1.0]) if cfg["random_sign"] else 1.0)
-    nudged = layered_relax(params, x, free, t, beta, cfg["epsilon"], cfg["nudged_steps"])
-    grads = layered_eqprop_gradient(x, free, nudged, beta)
+    eps, drive = cfg["epsilon"], input_drive(params, x)           # the input is clamped: drive once
+    free = layered_relax(params, x, [s[idx] for s in state["states"]], t, 0.0, eps, cfg["free_steps"], drive)
+    if cfg.get("symmetric", False):
+        plus = layered_relax(params, x, free, t, cfg["beta"], eps, cfg["nudged_steps"], drive)
+        minus = layered_relax(params, x, free, t, -cfg["beta"], eps, cfg["nudged_steps"], drive)
+        grads = symmetric_eqprop_gradient(x, plus, minus, cfg["beta"])
+    else:
+        beta = cfg["beta"] * (rng.choice([-1.0, 1.0]) if cfg["random_sign"] else 1.0)
+        nudged = layered_relax(params, x, free, t, beta, eps, cfg["nudged_steps"], drive)
+        grads = layered_eqprop_gradient(x, free, nudged, beta)
     lrs = cfg["learning_rates"]
     new = {k: params[k] - lrs[int(k[1:]) - 1] * grads[k] for k in params}
-    particles = [s.copy() for s in state["states"]]
-    for stored, settled in zip(particles, free):
-        stored[idx] = settled                           # persistent particles
-    return {"params": new, "states": particles}, {"loss": float(np.mean(cost(free[-1], t)))}
+    for stored, settled in zip(state["states"], free):
+        stored[idx] = settled                                   # persistent particles
+    return {"params": new, "states": state["states"]}, {"loss": float(np.mean(cost(free[-1], t)))}
 
 
 def _predict(state, x, cfg):

@@ -159,3 +159,48 @@ def plot_goodness_histograms(positive, negative, thresholds, axes=None):
     axes[0].legend(fontsize=8)
     axes[0].figure.tight_layout()
     return axes[0].figure
+
+
+# --- tutorial 03: equilibrium propagation --------------------------------------------------------
+
+def _grid(n: int):
+    """Rows and columns of the most nearly square grid that holds n units exactly (500 -> 20 x 25)."""
+    rows = max(r for r in range(1, int(np.sqrt(n)) + 1) if n % r == 0)
+    return rows, n // rows
+
+
+def plot_settling(states, energies, step: int, example: int = 0, label_names=None):
+    """The free phase of one example at relaxation step ``step``: its first hidden layer as an image,
+    its output units as bars, and its energy along the relaxation with the current step marked.
+
+    states: list over layers of (T + 1, N, H_l) arrays and energies (T + 1, N), as returned by
+    course_utils.eqprop.settling_trajectory.
+    """
+    fig, (ax_h, ax_y, ax_e) = plt.subplots(1, 3, figsize=(11, 3.2), gridspec_kw={"width_ratios": [1, 1.2, 1.4]})
+    hidden, output = states[0][step, example], states[-1][step, example]
+    ax_h.imshow(hidden.reshape(_grid(hidden.size)), vmin=0, vmax=1, cmap="viridis")
+    ax_h.set(xticks=[], yticks=[], title=f"step {step}: hidden units (layer 1)")
+    ax_h.grid(False)
+    names = label_names if label_names is not None else [str(c) for c in range(output.size)]
+    ax_y.bar(names, output, color=color("eqprop"))
+    ax_y.set(ylim=(0, 1.05), xlabel="output unit", ylabel="state", title="output units")
+    ax_e.plot(energies[:, example], color=color("eqprop"))
+    ax_e.axvline(step, color="k", ls="--", lw=1)
+    ax_e.set(xlabel="relaxation step", ylabel="energy E", title="energy along the free phase")
+    fig.tight_layout()
+    return fig
+
+
+def plot_cosine_vs_beta(betas, cosines: dict, ax=None):
+    """Cosine similarity to the true gradient against beta, one line per estimate ({name: (B,)})."""
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    for (name, values), marker in zip(cosines.items(), "os^v"):
+        ax.semilogx(betas, values, marker + "-", ms=4, label=name)
+    ax.set(xlabel=r"nudging strength $\beta$", ylabel="cosine with the true gradient",
+           title=r"EqProp approaches the gradient as $\beta \to 0$")
+    ax.legend()
+    if fig is not None:
+        fig.tight_layout()
+    return fig or ax.figure

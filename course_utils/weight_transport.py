@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .mlp import activation_derivative, forward, layer_gradients, num_layers
+from .metrics import angle_degrees
+from .mlp import activation_derivative, forward, init_mlp, layer_gradients, loss, num_layers, predict
+from .registry import Backend
 
 
 def _error_signals(params, x, y, activation, send_back):
@@ -119,75 +121,74 @@ def cosine_similarity(a, b):
 
 
 # ----------------------------------------------------------------------------------------------
-# Feedback matrices, measurements, and the registered rules.
+# Feedback matrices, measurements, and the registered rules (state = {"params", "feedback"}; the
+# settings are those of course_utils.rules: sizes, activation, learning_rate, feedback_gain, and
+# decay for KP).
 
-def init_feedback(rng, sizes, direct=False, scale=None):
-    """Random feedback matrices for an MLP of layer widths ``sizes``, B_l ~ N(0, 1/H_l): the scale
-    of W_{l+1}^T at initialisation, so that the error sent back has backprop's size.
+def init_feedback(rng, sizes, direct=False, gain=1.0):
+    """Random feedback matrices for an MLP of layer widths ``sizes``, B_l ~ N(0, gain^2 / H_l).
 
-    FA/KP (direct=False): B_l has the shape of W_{l+1}^T, (sizes[l], sizes[l+1]).
-    DFA (direct=True): B_l is (sizes[l], C).
+    gain = 1 gives B_l the scale of W_{l+1}^T at initialisation (W_{l+1} ~ N(0, 1/H_l)), so that the
+    error sent back has backprop's size; the error a hidden layer receives, and so its effective
+    learning rate, grows in proportion to the gain.
+
+    Arguments:
+        rng: a numpy Generator. sizes: (D, H1, ..., C). direct: False for FA and KP, True for DFA.
+    Returns:
+        {"B1", ..., "B{L-1}"}, float64: B_l is (H_l, H_{l+1}), the shape of W_{l+1}^T, for FA and KP,
+        and (H_l, C) for DFA.
     """
     C = sizes[-1]
     feedback = {}
     for l in range(1, len(sizes) - 1):
         shape = (sizes[l], C) if direct else (sizes[l], sizes[l + 1])
-        std = scale if scale is not None else 1.0 / np.sqrt(shape[0])
-        feedback[f"B{l}"] = rng.normal(0.0, std, size=shape)
+        feedback[f"B{l}"] = rng.normal(0.0, gain / np.sqrt(shape[0]), size=shape)
     return feedback
 
 
 def angle_feedback_forward(params, feedback):
     """Angle in degrees between W_L^T and B_{L-1} (the last layer's forward and feedback weights)."""
-    from .metrics import angle_degrees
     L = num_layers(params)
     return angle_degrees(params[f"W{L}"].T, feedback[f"B{L - 1}"])
 
 
 def _init(direct):
     def init(rng, cfg):
-        from .mlp import init_mlp
         params = init_mlp(rng, cfg["sizes"], cfg["activation"])
-        return {"params": params, "feedback": init_feedback(rng, cfg["sizes"], direct=direct)}
+        return {"params": params,
+                "feedback": init_feedback(rng, cfg["sizes"], direct=direct, gain=cfg["feedback_gain"])}
     return init
 
 
 def _predict(state, x, cfg):
-    from .mlp import predict
     return predict(state["params"], x, cfg["activation"])
 
 
 def _loss(params, x, y, cfg):
-    from .mlp import loss
     return loss(params, x, y, cfg["activation"])
 
 
-def _fa_step(state, batch, rng, cfg):
-    grads = feedback_alignment_gradients(state["params"], state["feedback"], batch["x"], batch["y"], cfg["activation"])
-    params = {k: state["params"][k] - cfg["learning_rate"] * grads[k] for k in grads}
-    return {"params": params, "feedback": state["feedback"]}, {"loss": _loss(state["params"], batch["x"], batch["y"], cfg)}
-
-
-def _dfa_step(state, batch, rng, cfg):
-    grads = direct_feedback_alignment_gradients(state["params"], state["feedback"], batch["x"], batch["y"], cfg["activation"])
-    params = {k: state["params"][k] - cfg["learning_rate"] * grads[k] for k in grads}
-    return {"params": params, "feedback": state["feedback"]}, {"loss": _loss(state["params"], batch["x"], batch["y"], cfg)}
+def _sgd_step(gradient_fn):
+    """FA and DFA: the rule's gradient estimate, one SGD step on the forward weights; B stays fixed."""
+    def step(state, batch, rng, cfg):
+        params, feedback = state["params"], state["feedback"]
+        grads = gradient_fn(params, feedback, batch["x"], batch["y"], cfg["activation"])
+        new = {k: params[k] - cfg["learning_rate"] * grads[k] for k in params}
+        return {"params": new, "feedback": feedback}, {"loss": _loss(params, batch["x"], batch["y"], cfg)}
+    return step
 
 
 def _kp_step(state, batch, rng, cfg):
-    grads = feedback_alignment_gradients(state["params"], state["feedback"], batch["x"], batch["y"], cfg["activation"])
-    params, feedback = kolen_pollack_update(state["params"], state["feedback"], grads, cfg["learning_rate"], cfg["decay"])
-    return {"params": params, "feedback": feedback}, {"loss": _loss(state["params"], batch["x"], batch["y"], cfg)}
+    """KP: feedback alignment's gradients, then the Kolen-Pollack update of W and B together."""
+    params, feedback = state["params"], state["feedback"]
+    grads = feedback_alignment_gradients(params, feedback, batch["x"], batch["y"], cfg["activation"])
+    new_params, new_feedback = kolen_pollack_update(params, feedback, grads, cfg["learning_rate"], cfg["decay"])
+    return {"params": new_params, "feedback": new_feedback}, {"loss": _loss(params, batch["x"], batch["y"], cfg)}
 
 
-def _backend(init, step):
-    from .registry import Backend
-    return Backend(init, step, _predict)
-
-
-FEEDBACK_ALIGNMENT = _backend(_init(direct=False), _fa_step)
-DIRECT_FEEDBACK_ALIGNMENT = _backend(_init(direct=True), _dfa_step)
-KOLEN_POLLACK = _backend(_init(direct=False), _kp_step)
+FEEDBACK_ALIGNMENT = Backend(_init(direct=False), _sgd_step(feedback_alignment_gradients), _predict)
+DIRECT_FEEDBACK_ALIGNMENT = Backend(_init(direct=True), _sgd_step(direct_feedback_alignment_gradients), _predict)
+KOLEN_POLLACK = Backend(_init(direct=False), _kp_step, _predict)
 
 
 def alignment_monitor(rule, x, y, activation="sigmoid"):
@@ -198,8 +199,7 @@ def alignment_monitor(rule, x, y, activation="sigmoid"):
         "feedback_gap":   ||W_L - B_{L-1}^T|| (Frobenius; FA and KP only),
         "hidden_cosine":  cosine similarity between the rule's update of W1 and backprop's gradient.
     """
-    from .metrics import cosine_similarity as cos
-    from .mlp import backprop_gradients
+    from . import mlp
 
     def measure(state):
         params = {k: np.asarray(v, dtype=np.float64) for k, v in state["params"].items()}
@@ -212,7 +212,7 @@ def alignment_monitor(rule, x, y, activation="sigmoid"):
             update = feedback_alignment_gradients(params, feedback, x, y, activation)
             out = {"feedback_angle": angle_feedback_forward(params, feedback),
                    "feedback_gap": float(np.linalg.norm(params[f"W{L}"] - feedback[f"B{L - 1}"].T))}
-        out["hidden_cosine"] = cos(update["W1"], backprop_gradients(params, x, y, activation)["W1"])
+        out["hidden_cosine"] = cosine_similarity(update["W1"], mlp.backprop_gradients(params, x, y, activation)["W1"])
         return out
 
     return measure

@@ -146,18 +146,17 @@ def eqprop_explorer(params, x, target, epsilon=0.5):
     w = _ipywidgets()
     params = {k: jnp.asarray(v) for k, v in params.items()}
     x, target = jnp.asarray(x), jnp.asarray(target)
-    true = jep.implicit_gradient(params, x, target, epsilon)
-    free = jep.fixed_point(params, x, epsilon)
+    steps_to_converge = 500      # passed as cosine_vs_beta passes it, so that the compiled functions are reused
+    true = jep.implicit_gradient(params, x, target, epsilon, steps_to_converge)
+    free = jep.fixed_point(params, x, epsilon, steps_to_converge)
     log_beta = w.FloatSlider(value=-1, min=-3, max=0.5, step=0.25, description="log10 beta", continuous_update=False)
     steps = w.IntSlider(value=4, min=1, max=100, description="nudged steps", continuous_update=False)
     out = w.Output()
 
     def update(*_):
         beta = 10.0 ** log_beta.value
-        plus = jep.layered_relax(params, x, free, target, beta, epsilon, steps.value)
-        minus = jep.layered_relax(params, x, free, target, -beta, epsilon, steps.value)
-        one = cosine_similarity(jep.layered_eqprop_gradient(x, free, plus, beta), true)
-        sym = cosine_similarity(jep.symmetric_eqprop_gradient(x, plus, minus, beta), true)
+        one_sided, symmetric = jep.nudged_estimates(params, x, target, free, beta, epsilon, steps.value)
+        one, sym = cosine_similarity(one_sided, true), cosine_similarity(symmetric, true)
         with out:
             out.clear_output(wait=True)
             fig, ax = plt.subplots(figsize=(4.5, 3))
@@ -171,3 +170,31 @@ def eqprop_explorer(params, x, target, epsilon=0.5):
     steps.observe(update, "value")
     update()
     return w.VBox([w.HBox([log_beta, steps]), out])
+
+
+def settling_explorer(params, x, epsilon=0.5, steps=50, example=0):
+    """A slider over relaxation time: the free phase of one example from zero states, its hidden units,
+    its outputs and its energy at each step (course_utils.eqprop.settling_trajectory)."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from . import plotting
+    from .eqprop import settling_trajectory
+
+    w = _ipywidgets()
+    params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
+    x = np.asarray(x, dtype=np.float64)[example:example + 1]
+    states, energies = settling_trajectory(params, x, epsilon, steps)
+    step = w.IntSlider(value=0, min=0, max=steps, description="step", continuous_update=False)
+    out = w.Output()
+
+    def update(*_):
+        with out:
+            out.clear_output(wait=True)
+            fig = plotting.plot_settling(states, energies, step.value)
+            display(fig)
+            plt.close(fig)
+
+    step.observe(update, "value")
+    update()
+    return w.VBox([w.HBox([step]), out])

@@ -103,17 +103,18 @@ def test_jax_versions_agree_with_numpy():
     jp = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32), p)
     jx = jnp.asarray(x, jnp.float32)
     np.testing.assert_allclose(jff.embed_label(jx, jnp.asarray(labels)), ff.embed_label(x, labels), atol=1e-7)
-    np.testing.assert_allclose(jff.label_goodness(jp, jx), ff.label_goodness(p, x), rtol=2e-4)
+    # the JAX versions run jitted, as in training
+    np.testing.assert_allclose(jax.jit(jff.label_goodness)(jp, jx), ff.label_goodness(p, x), rtol=2e-4)
     np.testing.assert_array_equal(jff.predict(jp, jx), ff.predict(p, x))
     x_pos, x_neg = ff.embed_label(x, labels), ff.embed_label(x, (labels + 3) % 10)
     g_ref, l_ref = ff.ff_gradients(p, x_pos, x_neg)
-    g_jax, l_jax = jff.ff_gradients(jp, jnp.asarray(x_pos, jnp.float32), jnp.asarray(x_neg, jnp.float32))
+    g_jax, l_jax = jax.jit(jff.ff_gradients)(jp, jnp.asarray(x_pos, jnp.float32), jnp.asarray(x_neg, jnp.float32))
     np.testing.assert_allclose(l_jax, l_ref, rtol=1e-4)
     for k in p:
         np.testing.assert_allclose(g_jax[k], g_ref[k], rtol=1e-3, atol=1e-5, err_msg=k)
     opt = {"t": 0, "m": {k: np.zeros_like(v) for k, v in p.items()}, "v": {k: np.zeros_like(v) for k, v in p.items()}}
     new_ref, _ = ff.adam_update(p, g_ref, opt, 0.01)
-    new_jax, _ = jff.adam_update(jp, g_jax, jax.tree_util.tree_map(jnp.asarray, opt), 0.01)
+    new_jax, _ = jax.jit(jff.adam_update)(jp, g_jax, jax.tree_util.tree_map(jnp.asarray, opt), 0.01)
     for k in p:
         np.testing.assert_allclose(new_jax[k], new_ref[k], rtol=1e-4, atol=1e-5, err_msg=k)
 
@@ -121,10 +122,19 @@ def test_jax_versions_agree_with_numpy():
 @pytest.mark.parametrize("backend", ["numpy", "jax"])
 def test_both_backends_lower_the_local_losses(offline_data, backend):
     # the summed layer-local losses fall epoch after epoch
-    result = train("forward_forward", offline_data.subset(1000, 100), backend=backend, epochs=3,
-                   sizes=(784, 100, 100), progress=False)
+    data = offline_data.subset(1000, 100)
+    probe_x, probe_y = data.x_test[:50].astype(np.float64), data.y_test[:50]
+    result = train("forward_forward", data, backend=backend, epochs=3, sizes=(784, 100, 100), progress=False,
+                   eval_every=3, monitor=ff.loss_monitor(probe_x, probe_y, data.x_test, data.y_test))
     losses = [h["train_loss"] for h in result.history]
     assert losses[2] < losses[1] < losses[0], losses
+    # the monitor records each layer's loss and the test accuracy after every epoch; its accuracy
+    # (float32 JAX prediction) agrees with the float64 reference up to a rare tie
+    params = {k: np.asarray(v, dtype=np.float64) for k, v in result.state["params"].items()}
+    reference = np.mean(ff.predict(params, data.x_test.astype(np.float64)) == data.y_test)
+    assert result.history[-1]["test_accuracy"] == pytest.approx(reference, abs=0.02)
+    assert all({"layer_loss_1", "layer_loss_2", "test_accuracy"} <= set(h) for h in result.history)
+    assert "train_accuracy" not in result.history[0] and "train_accuracy" in result.history[-1]
 
 
 @pytest.mark.slow

@@ -79,8 +79,13 @@ def _energy_variant(params, x, h, y, *, squared_rho=False, bias=True, half=True,
     return squares - sign * inter
 
 
-def _relax_variant(params, x, h, y, target, beta, epsilon, *, clip=True, ascent=False, nudge_sign=1.0):
+def _relax_variant(params, x, h, y, target, beta, epsilon, *, clip=True, ascent=False, nudge_sign=1.0,
+                   sequential=False):
     dh, dy = ref.state_gradients(params, x, h, y, target, 0.0)
+    if sequential:  # h first, then y's gradient from the NEW h
+        h = np.clip(h - epsilon * dh, 0, 1)
+        dh = np.zeros_like(h)
+        dy = ref.state_gradients(params, x, h, y, target, 0.0)[1]
     if beta != 0.0:
         dy = dy + nudge_sign * beta * (y - target)
     sign = -1.0 if ascent else 1.0
@@ -96,7 +101,6 @@ def _update_variant(x, free, nudged, beta, *, use_rho=True, inverse_beta=True, r
     (h0, y0), (hb, yb) = (f(free[0]), f(free[1])), (f(nudged[0]), f(nudged[1]))
     return {"W1": -scale * ((hb - h0).T @ rx) / n, "b1": -scale * np.sum(hb - h0, 0) / n,
             "W2": -scale * (yb.T @ hb - y0.T @ h0) / n, "b2": -scale * np.sum(yb - y0, 0) / n}
-
 
 
 EXERCISES = (
@@ -121,6 +125,8 @@ EXERCISES = (
             Mistake("wrong sign", "descend the energy: s - epsilon dF/ds", variant(_relax_variant, ascent=True)),
             Mistake("nudging sign", "dC/dy = y - t: the nudge pulls y towards the target",
                     variant(_relax_variant, nudge_sign=-1.0)),
+            Mistake("sequential update", "compute both gradients from the current (h, y) before changing "
+                    "either: y's step must not use the new h", variant(_relax_variant, sequential=True)),
         ),
     ),
     Exercise(

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_utils import weight_transport as ref
-from course_utils.mlp import activation_derivative, forward, init_mlp, layer_gradients, num_layers
+from course_utils.mlp import activate, activation_derivative, forward, init_mlp, layer_gradients, num_layers
 
 from ..core import Exercise, Fixture, Mistake, variant
 
@@ -67,7 +67,21 @@ def _cos_fixtures():
 
 # --- known wrong variants ----------------------------------------------------------------------
 
-def _variant_signals(params, x, y, activation, send_back, *, derivative=True, reduce="mean"):
+def _derivative(z, activation, kind):
+    """act'(z) as the reference takes it ("z"), or as a mistake takes it."""
+    if kind == "z":
+        return activation_derivative(z, activation)
+    if kind == "none":
+        return 1.0
+    if kind == "activity":        # act'(h) with h = act(z): the derivative evaluated at the wrong place
+        return activation_derivative(activate(z, activation), activation)
+    if kind == "relu activity > 1":  # a published tutorial's ReLU derivative; sigmoid left correct
+        h = activate(z, activation)
+        return (h > 1).astype(z.dtype) if activation == "relu" else activation_derivative(z, activation)
+    raise ValueError(kind)
+
+
+def _variant_signals(params, x, y, activation, send_back, *, derivative="z", reduce="mean"):
     cache = forward(params, x, activation)
     L = num_layers(params)
     e = (cache["y_hat"] - y) / (x.shape[0] if reduce == "mean" else 1)
@@ -75,8 +89,7 @@ def _variant_signals(params, x, y, activation, send_back, *, derivative=True, re
     for l in range(L, 0, -1):
         grads[f"W{l}"], grads[f"b{l}"] = layer_gradients(delta, cache["inputs"][l - 1])
         if l > 1:
-            back = send_back(l, delta, e)
-            delta = back * activation_derivative(cache["z"][l - 2], activation) if derivative else back
+            delta = send_back(l, delta, e) * _derivative(cache["z"][l - 2], activation, derivative)
     return {k: grads[k] for k in params}
 
 
@@ -93,16 +106,16 @@ def _fa_variant(params, feedback, x, y, activation="sigmoid", *, matrix="B^T", *
 
 def _dfa_variant(params, feedback, x, y, activation="sigmoid", *, matrix="B^T", **options):
     send = {"B^T": lambda l, d, e: e @ feedback[f"B{l - 1}"].T,
-            "B": lambda l, d, e: e @ feedback[f"B{l - 1}"],
-            "chain": lambda l, d, e: d @ feedback[f"B{l - 1}"].T if l == num_layers(params) else d @ params[f"W{l}"],
-            }[matrix]
+            "B": lambda l, d, e: e @ feedback[f"B{l - 1}"]}[matrix]
     return _variant_signals(params, x, y, activation, send, **options)
 
 
 def _kp_variant(params, feedback, grads, learning_rate, decay, *, transpose=True, decay_feedback=True,
-                decay_weights=True, sign=1.0):
-    new_params = {k: ((1 - decay) if (k.startswith("W") and decay_weights) else 1.0) * v - sign * learning_rate * grads[k]
-                  for k, v in params.items()}
+                decay_weights=True, decay_biases=False, sign=1.0):
+    def keep(k):
+        decays = decay_weights if k.startswith("W") else decay_biases
+        return (1 - decay) if decays else 1.0
+    new_params = {k: keep(k) * v - sign * learning_rate * grads[k] for k, v in params.items()}
     new_feedback = {}
     for name, B in feedback.items():
         g = grads[f"W{int(name[1:]) + 1}"]
@@ -123,6 +136,16 @@ def _cos_variant(a, b, *, one_norm=False, squared=False):
 
 _SUM = "sum instead of mean", "divide the output error by the batch size N: e = (y_hat - y) / N"
 _DERIV = "missing derivative", "multiply the error arriving at the hidden layer by act'(z) (activation_derivative)"
+_AT_H = ("derivative at the activity", "evaluate act' at the pre-activation z (cache['z']), not at the "
+         "activity h = act(z)")
+_RELU = ("wrong ReLU derivative", "relu'(z) is 1 where z > 0 and 0 elsewhere: use activation_derivative(z, "
+         "activation), not (activity > 1)")
+
+
+def _derivative_mistakes(function):
+    return (Mistake(*_DERIV, variant(function, derivative="none")),
+            Mistake(*_AT_H, variant(function, derivative="activity")),
+            Mistake(*_RELU, variant(function, derivative="relu activity > 1")))
 
 EXERCISES = (
     Exercise(
@@ -133,7 +156,7 @@ EXERCISES = (
         points=2,
         summary="exact gradients of the two-layer MLP",
         mistakes=(
-            Mistake(*_DERIV, variant(_bp_variant, derivative=False)),
+            *_derivative_mistakes(_bp_variant),
             Mistake(*_SUM, variant(_bp_variant, reduce="sum")),
             Mistake("transposed matrix", "send the error back with e @ W2 (that is, through W2^T), "
                     "not e @ W2.T", lambda **kw: _fa_variant(**kw, feedback={"B1": kw["params"]["W2"]})),
@@ -151,7 +174,7 @@ EXERCISES = (
                     "matrix B1, not the forward weights W2", variant(_fa_variant, matrix="W")),
             Mistake("B instead of B^T", "B1 has the shape of W2^T, (H, C): the error e (N, C) goes back "
                     "as e @ B1.T", variant(_fa_variant, matrix="B")),
-            Mistake(*_DERIV, variant(_fa_variant, derivative=False)),
+            *_derivative_mistakes(_fa_variant),
             Mistake(*_SUM, variant(_fa_variant, reduce="sum")),
         ),
     ),
@@ -168,7 +191,7 @@ EXERCISES = (
                     lambda **kw: _fa_variant(**{**kw, "feedback": _fa_shaped(kw)})),
             Mistake("B instead of B^T", "B_l has shape (H_l, C): the error e (N, C) arrives as e @ B_l.T",
                     variant(_dfa_variant, matrix="B")),
-            Mistake(*_DERIV, variant(_dfa_variant, derivative=False)),
+            *_derivative_mistakes(_dfa_variant),
             Mistake(*_SUM, variant(_dfa_variant, reduce="sum")),
         ),
     ),
@@ -186,6 +209,8 @@ EXERCISES = (
                     "W - B^T shrink", variant(_kp_variant, decay_feedback=False)),
             Mistake("forward weights do not decay", "W decays by (1 - lambda) too",
                     variant(_kp_variant, decay_weights=False)),
+            Mistake("biases decay", "only the weight matrices W and B decay; update the biases by "
+                    "b <- b - eta db", variant(_kp_variant, decay_biases=True)),
             Mistake("update not transposed", "B_l is shaped like W_{l+1}^T: it receives the TRANSPOSE "
                     "of W_{l+1}'s update, -eta dW_{l+1}^T", variant(_kp_variant, transpose=False)),
         ),

@@ -35,6 +35,15 @@ def energy(params, x, h, y):
     return squares - hidden - output
 
 
+def layered_energy(params, x, states):
+    """(N,): the energy of a net of any depth, as course_utils.eqprop.layered_energy."""
+    below = [x] + list(states[:-1])
+    E = 0.5 * sum(jnp.sum(s**2, axis=1) for s in states)
+    for l, (s, s_below) in enumerate(zip(states, below), start=1):
+        E = E - jnp.sum(rho(s) * (rho(s_below) @ params[f"W{l}"].T + params[f"b{l}"][None, :]), axis=1)
+    return E
+
+
 def layered_state_gradients(params, input_drive, states, target=None, beta=0.0):
     """As the NumPy reference, with the clamped input's drive rho(x) W1^T + b1 given precomputed."""
     L = num_layers(params)
@@ -98,6 +107,8 @@ def init_eqprop(key, sizes):
 
 
 def _init(key, cfg):
+    from ..eqprop import check_config
+    check_config(cfg)
     return {"params": init_eqprop(key, cfg["sizes"]),
             "states": [jnp.zeros((cfg["train_size"], n)) for n in cfg["sizes"][1:]]}
 
@@ -138,17 +149,20 @@ EQPROP = Backend(_init, eqprop_step, _predict)
 
 # --- the link to backprop ----------------------------------------------------------------------
 
+@partial(jax.jit, static_argnames=("steps",))
 def fixed_point(params, x, epsilon=0.5, steps=500):
-    """The free phase run to convergence from zero states."""
-    states = [jnp.zeros((x.shape[0], params[f"b{l}"].shape[0])) for l in range(1, num_layers(params) + 1)]
+    """The free phase run to convergence from zero states: the list of states [s_1, ..., s_L]."""
+    states = [jnp.zeros((x.shape[0], params[f"b{l}"].shape[0]), x.dtype) for l in range(1, num_layers(params) + 1)]
     return layered_relax(params, x, states, None, 0.0, epsilon, steps)
 
 
+@partial(jax.jit, static_argnames=("steps", "backprop_steps"))
 def implicit_gradient(params, x, target, epsilon=0.5, steps=500, backprop_steps=200):
     """The true gradient of the mean cost at the free fixed point, d/dtheta C(s*(theta)), by recurrent
     backprop: start at the fixed point s*, relax ``backprop_steps`` more steps (which leaves s* where
     it is) and differentiate the cost through them with jax.grad. As the number of steps grows this is
-    the implicit-function-theorem gradient -dC/ds (d^2E/ds^2)^-1 d^2E/ds dtheta."""
+    the implicit-function-theorem gradient -dC/ds (d^2F/ds^2)^-1 d^2F/ds dtheta (on the units inside
+    [0, 1]; a unit clipped at a wall stays there and passes no gradient)."""
     start = jax.lax.stop_gradient(fixed_point(params, x, epsilon, steps))
 
     def cost_at_fixed_point(p):
@@ -158,6 +172,16 @@ def implicit_gradient(params, x, target, epsilon=0.5, steps=500, backprop_steps=
     return jax.grad(cost_at_fixed_point)(params)
 
 
+@partial(jax.jit, static_argnames=("steps",))
+def nudged_estimates(params, x, target, free, beta, epsilon=0.5, steps=4):
+    """From a free fixed point, ``steps`` nudged steps at +beta and at -beta: returns the one-sided
+    (+beta) and the symmetric EqProp estimates (for the explorer of tutorial 03)."""
+    plus = layered_relax(params, x, free, target, beta, epsilon, steps)
+    minus = layered_relax(params, x, free, target, -beta, epsilon, steps)
+    return layered_eqprop_gradient(x, free, plus, beta), symmetric_eqprop_gradient(x, plus, minus, beta)
+
+
+@partial(jax.jit, static_argnames=("symmetric", "steps"))
 def eqprop_estimate(params, x, target, beta, symmetric=False, epsilon=0.5, steps=500):
     """The EqProp gradient estimate with both phases run to convergence (one-sided or symmetric)."""
     free = fixed_point(params, x, epsilon, steps)
@@ -166,3 +190,17 @@ def eqprop_estimate(params, x, target, beta, symmetric=False, epsilon=0.5, steps
         return layered_eqprop_gradient(x, free, plus, beta)
     minus = layered_relax(params, x, free, target, -beta, epsilon, steps)
     return symmetric_eqprop_gradient(x, plus, minus, beta)
+
+
+def cosine_vs_beta(params, x, target, betas, epsilon=0.5, steps=500):
+    """Cosine similarity of the one-sided and the symmetric estimates to implicit_gradient, per beta.
+
+    Returns {"one-sided": (B,), "symmetric": (B,)} numpy arrays (the figure of tutorial 03, section 4).
+    """
+    import numpy as np
+
+    from ..metrics import cosine_similarity
+    true = implicit_gradient(params, x, target, epsilon, steps)
+    return {name: np.array([cosine_similarity(eqprop_estimate(params, x, target, b, sym, epsilon, steps), true)
+                            for b in betas])
+            for name, sym in (("one-sided", False), ("symmetric", True))}
