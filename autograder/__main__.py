@@ -1,75 +1,63 @@
 """Command line: grade notebooks, export grades, release the student notebooks.
 
-    python -m autograder grade NOTEBOOK.ipynb [--json] [--timeout S]
-    python -m autograder grade-all DIR --out grades.csv [--timeout S]
+    python -m autograder grade NOTEBOOK.ipynb [--assignment NAME] [--json] [limits]
+    python -m autograder grade-all DIR --out grades.csv [--assignment NAME] [--regrade] [limits]
     python -m autograder release [ASSIGNMENT ...]      (notebooks/ from solutions/, via nbgrader)
+    python -m autograder student-edition OUT_DIR       (a wheel of the course package without answers)
     python -m autograder list                          (every exercise id and its points)
 
+limits (per exercise): --timeout S, --memory-mb M, --processes P.
+The assignment comes from the instructor: --assignment, else the file name (grade) or the nearest
+folder named like an assignment (grade-all), never from the notebook itself.
 `grade` exits 0 whatever the score, and 1 with a one-line reason only when the input cannot be
 graded at all.
 """
 from __future__ import annotations
 
 import argparse
-import csv
+import dataclasses
 import json
 import sys
-from pathlib import Path
 
-from .notebook_grading import DEFAULT_TIMEOUT, UngradableError, grade_notebook
+
+def _limits(args):
+    from .sandbox import Limits
+    return dataclasses.replace(Limits(), timeout=args.timeout, memory_mb=args.memory_mb,
+                               processes=args.processes)
 
 
 def _print_report(report: dict) -> None:
-    print(f"{report['notebook']} ({report['tutorial']}): {report['score']:g} / {report['max_score']:g}")
+    print(f"{report['notebook']} ({report['assignment']}): {report['score']:g} / {report['max_score']:g}")
     for exercise_id, r in report["exercises"].items():
         print(f"  {exercise_id:<45} {r['score']:g}/{r['max_score']:g}  {r['feedback']}")
 
 
 def cmd_grade(args) -> int:
+    from . import sandbox
+    from .notebook_grading import UngradableError, grade_notebook
     try:
-        report = grade_notebook(args.notebook, timeout=args.timeout)
+        report = grade_notebook(args.notebook, assignment=args.assignment, limits=_limits(args))
     except UngradableError as err:
         print(f"cannot grade: {err}", file=sys.stderr)
         return 1
+    report["sandbox"] = sandbox.describe()
     if args.json:
-        print(json.dumps({k: report[k] for k in ("notebook", "exercises", "score", "max_score")}))
+        print(json.dumps(report))
     else:
         _print_report(report)
     return 0
 
 
 def cmd_grade_all(args) -> int:
-    root = Path(args.directory)
-    if not root.is_dir():
-        print(f"cannot grade: {root} is not a directory", file=sys.stderr)
+    from . import sandbox
+    from .batch import OutputPathError, grade_all
+    try:
+        entries = grade_all(args.directory, args.out, assignment=args.assignment, limits=_limits(args),
+                            regrade=args.regrade)
+    except OutputPathError as err:
+        print(f"cannot grade: {err}", file=sys.stderr)
         return 1
-    notebooks = sorted(p for p in root.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-    rows, exercise_ids = [], []
-    for path in notebooks:
-        row = {"notebook": str(path.relative_to(root))}
-        try:
-            report = grade_notebook(path, timeout=args.timeout)
-        except UngradableError as err:
-            row["error"] = str(err)
-            print(f"{path}: not graded ({err})", file=sys.stderr)
-        else:
-            row.update(tutorial=report["tutorial"], score=report["score"], max_score=report["max_score"])
-            for exercise_id, r in report["exercises"].items():
-                row[exercise_id] = r["score"]
-                row[f"{exercise_id} feedback"] = r["feedback"]
-                if exercise_id not in exercise_ids:
-                    exercise_ids.append(exercise_id)
-            print(f"{path}: {report['score']:g} / {report['max_score']:g}", file=sys.stderr)
-        rows.append(row)
-    columns = ["notebook", "tutorial", "score", "max_score"]
-    for exercise_id in exercise_ids:
-        columns += [exercise_id, f"{exercise_id} feedback"]
-    columns.append("error")
-    with open(args.out, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, restval="")
-        writer.writeheader()
-        writer.writerows(rows)
-    print(f"wrote {args.out}: {len(rows)} notebook(s)")
+    print(f"wrote {args.out}: {len(entries)} notebook(s); {sandbox.describe()}")
     return 0
 
 
@@ -77,6 +65,13 @@ def cmd_release(args) -> int:
     from .release import release
     for name in release(args.assignments or None):
         print(f"notebooks/{name} regenerated from solutions/{name}")
+    return 0
+
+
+def cmd_student_edition(args) -> int:
+    from .edition import build_student_edition
+    wheel = build_student_edition(args.out_dir)
+    print(f"wrote {wheel}")
     return 0
 
 
@@ -90,16 +85,27 @@ def cmd_list(args) -> int:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    def limits(p):
+        from .sandbox import Limits
+        p.add_argument("--timeout", type=float, default=Limits.timeout, help="wall-clock seconds per exercise")
+        p.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="address space per process")
+        p.add_argument("--processes", type=int, default=Limits.processes, help="processes per sandbox")
+        p.add_argument("--assignment", help="grade as this assignment (default: from the file or folder name)")
+
     p = sub.add_parser("grade", help="grade one notebook")
     p.add_argument("notebook")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per exercise")
+    limits(p)
     p.set_defaults(run=cmd_grade)
     p = sub.add_parser("grade-all", help="grade every notebook below a directory")
     p.add_argument("directory")
     p.add_argument("--out", default="grades.csv")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT)
+    p.add_argument("--regrade", action="store_true", help="grade again what the journal already has")
+    limits(p)
     p.set_defaults(run=cmd_grade_all)
+    p = sub.add_parser("student-edition", help="build the course package for students, without answers")
+    p.add_argument("out_dir")
+    p.set_defaults(run=cmd_student_edition)
     p = sub.add_parser("release", help="regenerate notebooks/ from solutions/ (nbgrader)")
     p.add_argument("assignments", nargs="*")
     p.set_defaults(run=cmd_release)

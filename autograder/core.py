@@ -8,7 +8,9 @@ answer reproduces (wrong sign, transposed matrix, sum instead of mean, ...), or 
 mismatching shape or value.
 
 Returned values are coerced to float64 arrays before any comparison, so an object with a custom
-``__eq__`` gains nothing.
+``__eq__`` gains nothing. This module is pure: it runs no student code of its own accord (``check``
+calls the function it is given, for the inline checks; the sandboxed grader calls ``evaluate`` on
+outputs computed elsewhere).
 """
 from __future__ import annotations
 
@@ -19,8 +21,11 @@ from typing import Callable
 import numpy as np
 
 
-class OutputError(ValueError):
-    """The answer returned something that is not numbers of the expected structure."""
+from ._harness import OutputError, call_safely as _call, normalise
+
+# float32 answers: every float32 operation rounds at about 6e-8, and an exercise's arithmetic
+# (differences of losses, sums over a batch) grows that to about 1e-5 of the result's scale.
+FLOAT32_RTOL, FLOAT32_ATOL = 2e-4, 2e-5
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,17 @@ class Exercise:
     rtol: float = 1e-6
     atol: float = 1e-9
     summary: str = ""
+    float32: bool = True                     # accept float32 answers (with a float32 tolerance)
+    withheld: tuple = ()                     # "module:function" that give the answer away
+    withheld_while_graded: tuple = ()        # withheld only while this exercise is graded
+
+    def tolerance(self, narrow: bool, expected: dict) -> tuple[float, float]:
+        """(rtol, atol) for an answer; ``narrow``: it returned float32. float32 answers get a
+        tolerance relative to the scale of the expected result."""
+        if not (narrow and self.float32):
+            return self.rtol, self.atol
+        scale = max((float(np.max(np.abs(v))) for v in expected.values() if v.size), default=0.0)
+        return max(self.rtol, FLOAT32_RTOL), max(self.atol, FLOAT32_ATOL * scale)
 
     @property
     def tutorial(self) -> str:
@@ -69,43 +85,7 @@ class Result:
         return {"score": self.score, "max_score": self.max_score, "feedback": self.feedback}
 
 
-# --- coercion and comparison -------------------------------------------------------------------
-
-def normalise(value) -> dict:
-    """Any answer -> {path: float64 ndarray}. Dicts keep their keys, tuples their positions."""
-    out = {}
-
-    def walk(v, path):
-        if isinstance(v, dict):
-            if not v:
-                raise OutputError(f"returned an empty dict at {path or 'top level'}")
-            for k in v:
-                walk(v[k], f"{path}[{k!r}]" if path else str(k))
-        elif isinstance(v, (tuple, list)) and not _is_numeric_sequence(v):
-            for i, item in enumerate(v):
-                walk(item, f"{path}[{i}]")
-        else:
-            if v is None:
-                raise OutputError(f"returned None{' at ' + path if path else ''} "
-                                  "(did you forget the return statement?)")
-            try:
-                arr = np.array(np.asarray(v), dtype=np.float64)
-            except (TypeError, ValueError) as err:
-                raise OutputError(f"returned a {type(v).__name__}{' at ' + path if path else ''}, "
-                                  "which is not an array of numbers") from err
-            out[path] = arr
-
-    walk(value, "")
-    return out
-
-
-def _is_numeric_sequence(v) -> bool:
-    try:
-        arr = np.asarray(v)
-    except Exception:
-        return False
-    return arr.dtype.kind in "biuf" and arr.dtype != object
-
+# --- comparison and diagnosis ---------------------------------------------------------------------
 
 def compare(expected: dict, got: dict, rtol: float, atol: float):
     """-> (True, "") or (False, one line saying where the first difference is)."""
@@ -126,40 +106,153 @@ def compare(expected: dict, got: dict, rtol: float, atol: float):
         if not close.all():
             idx = tuple(int(i) for i in np.unravel_index(np.argmin(close), want.shape)) if want.ndim else ()
             where = f"{name}[{', '.join(map(str, idx))}]" if idx else name
-            return False, f"{where} is {have[idx]:.6g}, expected {want[idx]:.6g}"
+            return False, f"{where} is {_pair(have[idx], want[idx])}"
     return True, ""
 
 
-def _generic_diagnosis(expected: dict, got: dict, fixture: Fixture, rtol, atol) -> str | None:
-    """Mistakes any exercise can make: sign, transpose, a constant factor such as N."""
-    if set(expected) != set(got):
+def _pair(have: float, want: float) -> str:
+    """'a, expected b' with as many digits as it takes to show that they differ."""
+    for digits in range(6, 18):
+        a, b = f"{have:.{digits}g}", f"{want:.{digits}g}"
+        if a != b:
+            return f"{a}, expected {b}"
+    return f"{have!r}, expected {want!r}"
+
+
+def _matches(a: dict, b: dict, rtol: float, atol: float) -> bool:
+    """a and b agree everywhere (NaN where the other has NaN counts as agreement)."""
+    return a.keys() == b.keys() and all(
+        a[k].shape == b[k].shape and np.allclose(a[k], b[k], rtol=rtol, atol=atol, equal_nan=True) for k in a)
+
+
+# --- scoring -------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Answer:
+    """What the answer returned on one fixture: outputs (or an error), and whether it was float32."""
+    outputs: dict | None
+    error: str | None = None
+    float32: bool = False
+
+
+def call_safely(func, fixture: Fixture) -> Answer:
+    """Call ``func`` on a copy of the fixture; every error of the student's becomes feedback."""
+    outputs, narrow, error = _call(func, fixture.kwargs)
+    return Answer(outputs, error, narrow)
+
+
+def evaluate(exercise: Exercise, answers: list) -> Result:
+    """Score answers already computed on ``exercise.fixtures()`` (a list of Answer, one per fixture)."""
+    fixtures = exercise.fixtures()
+    if len(answers) != len(fixtures):
+        return Result(exercise.id, 0.0, exercise.points, "no marks: the grading process returned "
+                      "a malformed result (wrong number of fixtures)")
+    expected = [normalise(exercise.reference(**copy.deepcopy(f.kwargs))) for f in fixtures]
+    for i, (fixture, answer) in enumerate(zip(fixtures, answers)):
+        where = f"[{fixture.label}]"
+        if answer.error is not None:
+            return Result(exercise.id, 0.0, exercise.points, f"{exercise.function_name} {answer.error} {where}")
+        ok, detail = compare(expected[i], answer.outputs, *exercise.tolerance(answer.float32, expected[i]))
+        if not ok:
+            note = ""
+            if answer.float32 and not exercise.float32:
+                note = "; this exercise needs float64 and your result is float32"
+            diagnosis = _diagnose(exercise, fixtures, expected, answers, i)
+            return Result(exercise.id, 0.0, exercise.points, f"{diagnosis} {where} ({detail}{note})")
+    precision = " (float32 accepted)" if any(a.float32 for a in answers) else ""
+    return Result(exercise.id, exercise.points, exercise.points,
+                  f"correct: matches the reference on all {len(fixtures)} fixtures{precision}")
+
+
+def _diagnose(exercise, fixtures, expected, answers, failing: int) -> str:
+    """Name the likely mistake. A named mistake must explain the answer on every fixture (or, failing
+    that, on the first mismatching one); a generic one (sign, transpose, factor, ignored argument)
+    must hold on every fixture."""
+    tols = [exercise.tolerance(a.float32, e) for a, e in zip(answers, expected)]
+    wrongs = []
+    for mistake in exercise.mistakes:
+        outs = []
+        for fixture in fixtures:
+            try:
+                outs.append(normalise(mistake.function(**copy.deepcopy(fixture.kwargs))))
+            except Exception:
+                outs.append(None)
+        wrongs.append(outs)
+    def explains(outs, indices):
+        return (outs[failing] is not None
+                and not _matches(expected[failing], outs[failing], *tols[failing])
+                and all(outs[i] is not None and _matches(outs[i], answers[i].outputs, *tols[i]) for i in indices))
+    for indices in (range(len(fixtures)), [failing]):
+        for mistake, outs in zip(exercise.mistakes, wrongs):
+            if explains(outs, indices):
+                return f"{mistake.name}: {mistake.feedback}"
+    return _generic_diagnosis(exercise, fixtures, expected, answers, tols) or "does not match the reference"
+
+
+def _generic_diagnosis(exercise, fixtures, expected, answers, tols) -> str | None:
+    """Mistakes any exercise can make, each claimed only when it holds on every fixture."""
+    got = [a.outputs for a in answers]
+    n = range(len(fixtures))
+    if any(set(e) != set(g) for e, g in zip(expected, got)):
         return None
-    if compare(expected, {k: -v for k, v in got.items()}, rtol, atol)[0]:
-        return "wrong sign: your result is exactly minus the expected one"
-    if all(got[k].shape == expected[k].shape[::-1] for k in expected) and any(
-            v.ndim == 2 for v in expected.values()):
-        transposed = {k: v.T for k, v in got.items()}
-        if compare(expected, transposed, rtol, atol)[0]:
-            return "transposed: a weight-shaped result must be (out, in), yours is (in, out)"
-    for key, want in expected.items():
-        have = got[key]
-        if have.shape != want.shape:
-            return None
-    ratios = []
-    for key, want in expected.items():
-        mask = np.abs(want) > 1e-12
-        if mask.any():
-            ratios.append(got[key][mask] / want[mask])
-    if ratios:
-        ratio = np.concatenate(ratios)
-        c = float(np.median(ratio))
-        if np.allclose(ratio, c, rtol=1e-6) and not np.isclose(c, 1.0):
-            batch = _batch_size(fixture)
-            if batch and batch > 1 and np.isclose(c, batch):
-                return f"sum instead of mean: your result is {batch} (the batch size) times too large"
-            if batch and batch > 1 and np.isclose(c, 1 / batch):
-                return f"divided by the batch size once too often: your result is {batch} times too small"
-            return f"off by a constant factor: your result is {c:.4g} times the expected one"
+    nonzero = [any(np.any(np.abs(v) > 1e-12) for v in e.values()) for e in expected]
+    negated = [_matches(e, {k: -v for k, v in g.items()}, *t) for e, g, t in zip(expected, got, tols)]
+    right = [_matches(e, g, *t) for e, g, t in zip(expected, got, tols)]
+    if all(negated[i] or not nonzero[i] for i in n) and any(nonzero):
+        return "wrong sign: your result is minus the expected one"
+    if all(negated[i] or right[i] for i in n) and any(negated[i] and nonzero[i] for i in n):
+        return ("the sign is right on some fixtures and wrong on others: an abs() where the sign "
+                "matters, or a sign taken from the wrong quantity?")
+    if any(v.ndim == 2 for e in expected for v in e.values()) and all(
+            all(g[k].shape == e[k].shape[::-1] for k in e)
+            and _matches(e, {k: v.T for k, v in g.items()}, *t) for e, g, t in zip(expected, got, tols)):
+        return "transposed: a weight-shaped result must be (out, in), yours is (in, out)"
+    ignored = _ignored_argument(exercise, fixtures, got, tols)
+    if ignored:
+        return ignored
+    if all(sum(v.size for v in e.values()) > 1 for e in expected):
+        ratios = [_constant_ratio(e, g) for e, g in zip(expected, got)]
+        if all(r is not None for r in ratios):
+            batches = [_batch_size(f) for f in fixtures]
+            if all(b and b > 1 for b in batches) and all(np.isclose(r, b) for r, b in zip(ratios, batches)):
+                return "sum instead of mean: your result is N (the batch size) times too large"
+            if all(b and b > 1 for b in batches) and all(np.isclose(r, 1 / b) for r, b in zip(ratios, batches)):
+                return "divided by the batch size once too often: your result is N times too small"
+            if all(np.isclose(r, ratios[0], rtol=1e-6) for r in ratios) and not np.isclose(ratios[0], 1.0):
+                return f"off by a constant factor: your result is {ratios[0]:.4g} times the expected one"
+    return None
+
+
+def _constant_ratio(expected: dict, got: dict):
+    """c where got = c * expected on every nonzero entry (None if there is no such c)."""
+    if any(got[k].shape != v.shape for k, v in expected.items()):
+        return None
+    pairs = [(got[k][np.abs(v) > 1e-12], v[np.abs(v) > 1e-12]) for k, v in expected.items()]
+    have = np.concatenate([p[0] for p in pairs]) if pairs else np.array([])
+    want = np.concatenate([p[1] for p in pairs]) if pairs else np.array([])
+    if have.size < 2:
+        return None
+    ratio = have / want
+    c = float(np.median(ratio))
+    return c if np.allclose(ratio, c, rtol=1e-6) else None
+
+
+def _ignored_argument(exercise, fixtures, got, tols) -> str | None:
+    """An answer that computes the same thing whatever a string option (such as activation) says."""
+    options = {k for f in fixtures for k, v in f.kwargs.items() if isinstance(v, str)}
+    for name in sorted(options):
+        values = sorted({f.kwargs[name] for f in fixtures if name in f.kwargs})
+        if len(values) < 2:
+            continue
+        for fixed in values:
+            try:
+                same = all(_matches(normalise(exercise.reference(**copy.deepcopy({**f.kwargs, name: fixed}))), g, *t)
+                           for f, g, t in zip(fixtures, got, tols) if name in f.kwargs)
+            except Exception:
+                same = False
+            if same:
+                return (f"ignores the argument {name!r}: your result is always the one for "
+                        f"{name}={fixed!r}; use the {name} you are given")
     return None
 
 
@@ -168,75 +261,8 @@ def _batch_size(fixture: Fixture):
     return int(np.shape(x)[0]) if x is not None and np.ndim(x) >= 1 else None
 
 
-# --- running and evaluating ----------------------------------------------------------------------
-
-def call_safely(func, fixture: Fixture):
-    """Call ``func`` on a copy of the fixture -> (normalised output, None) or (None, message)."""
-    kwargs = copy.deepcopy(fixture.kwargs)
-    try:
-        value = func(**kwargs)
-    except NotImplementedError:
-        return None, "not implemented yet (the function raises NotImplementedError)"
-    except Exception as err:  # the student's code: any error is feedback, never a crash
-        return None, f"raised {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
-    try:
-        out = normalise(value)
-    except OutputError as err:
-        return None, str(err)
-    for name, original in fixture.kwargs.items():
-        if not _same_tree(original, kwargs[name]):
-            return None, f"modified its input '{name}' in place; exercises must not change their inputs"
-    return out, None
-
-
-def _same_tree(a, b) -> bool:
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(_same_tree(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(map(_same_tree, a, b))
-    if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
-    return True
-
-
-def evaluate(exercise: Exercise, outputs: list) -> Result:
-    """Score answers already computed on ``exercise.fixtures()``.
-
-    outputs: one entry per fixture, (normalised output, None) or (None, error message).
-    """
-    fixtures = exercise.fixtures()
-    if len(outputs) != len(fixtures):
-        return Result(exercise.id, 0.0, exercise.points, "internal error: wrong number of outputs")
-    for fixture, (got, error) in zip(fixtures, outputs):
-        where = f"[{fixture.label}]"
-        if error is not None:
-            return Result(exercise.id, 0.0, exercise.points, f"{exercise.function_name} {error} {where}")
-        expected = normalise(exercise.reference(**copy.deepcopy(fixture.kwargs)))
-        ok, detail = compare(expected, got, exercise.rtol, exercise.atol)
-        if ok:
-            continue
-        return Result(exercise.id, 0.0, exercise.points,
-                      f"{_diagnose(exercise, fixture, expected, got)} {where} ({detail})")
-    return Result(exercise.id, exercise.points, exercise.points,
-                  f"correct: matches the reference on all {len(fixtures)} fixtures")
-
-
-def _diagnose(exercise, fixture, expected, got) -> str:
-    for mistake in exercise.mistakes:
-        try:
-            wrong = normalise(mistake.function(**copy.deepcopy(fixture.kwargs)))
-        except Exception:
-            continue
-        if compare(expected, wrong, exercise.rtol, exercise.atol)[0]:
-            continue  # this variant is not wrong on this fixture: it cannot explain the mismatch
-        if compare(wrong, got, exercise.rtol, exercise.atol)[0]:
-            return f"{mistake.name}: {mistake.feedback}"
-    generic = _generic_diagnosis(expected, got, fixture, exercise.rtol, exercise.atol)
-    return generic or "does not match the reference"
-
-
 def check(exercise: Exercise, func) -> Result:
-    """Run ``func`` on every fixture in this process and score it (inline checks, nbgrader)."""
+    """Run ``func`` on every fixture in this process and score it (inline checks)."""
     if not callable(func):
         return Result(exercise.id, 0.0, exercise.points,
                       f"{exercise.function_name} is not a function (got {type(func).__name__})")
@@ -246,3 +272,5 @@ def check(exercise: Exercise, func) -> Result:
 def variant(function, **options):
     """A wrong variant with fixed options, called like the reference: variant(f, sign=-1)(**fixture)."""
     return lambda **kwargs: function(**kwargs, **options)
+
+

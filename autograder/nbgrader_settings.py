@@ -10,3 +10,12 @@ def configure(c, root: str = ".") -> None:
     c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
     c.GenerateAssignment.create_assignment = True
     c.ExecutePreprocessor.timeout = 600
+    # Autograde: the submission is graded in the course's sandbox, not executed in nbgrader's kernel
+    # (see autograder.nbgrader_grading); the rest of nbgrader's pipeline is unchanged.
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
+                                        SaveAutoGrades)
+
+    from .nbgrader_grading import SandboxedGrading
+    c.Autograde.autograde_preprocessors = [SandboxedGrading, IgnorePattern, ClearMetadataPreprocessor,
+                                           LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]

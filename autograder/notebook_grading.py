@@ -1,13 +1,15 @@
-"""Grading a submitted notebook, one exercise at a time, each in a fresh process.
+"""Grading one submitted notebook: which assignment it is, which cells to run, and the marks.
 
-For every exercise of the notebook's tutorial, a child process (``python -m autograder._child``)
-runs the notebook's setup cells and that exercise's answer cell, calls the student's function on
-the exercise's fixtures and writes the results as plain float64 arrays. The parent, which never
-runs student code, compares them with the references and writes the feedback. So:
-- a loop that never ends costs only its own exercise (the child is killed at the time limit);
-- an answer that redefines a check or patches a reference changes nothing in the parent, and
-  the child reports the patch, which costs that exercise its marks;
-- calling the reference solution itself is refused inside the child.
+For every exercise of the assignment, a sandboxed child (``autograder.sandbox``) runs the notebook's
+setup cells and answer cells in notebook order, up to and including that exercise's answer cell, so
+that an answer may call the student's own earlier answers as it does in their kernel. The child then
+calls the answer on the exercise's fixtures and sends back plain arrays; this process, which never
+runs student code, checks their structure and size and compares them with its own references.
+
+- An earlier answer cell that fails, loops (it gets ``Limits.earlier_cell_seconds``) or patches the
+  course costs only its own exercise: the failure is ignored and the patch undone before the next cell.
+- The assignment is the instructor's word (``assignment=``, or the file or folder name), never the
+  notebook's own metadata; a notebook whose content belongs to another assignment is not graded.
 
 Notebook conventions (set in solutions/, kept by nbgrader):
 - notebook metadata ``{"course": {"tutorial": "<tutorial>"}}``;
@@ -16,36 +18,47 @@ Notebook conventions (set in solutions/, kept by nbgrader):
 """
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
-import tempfile
+import dataclasses
+import re
 from pathlib import Path
 
-import nbformat
 import numpy as np
 
-from .core import Result, evaluate
-from .exercises import exercises_of, tutorials
+from .core import Answer, Exercise, Result, evaluate
+from .exercises import ASSIGNMENTS, EXERCISES, exercises_of
+from .sandbox import Limits, SandboxError, run_child
 
-DEFAULT_TIMEOUT = 60.0
+MAX_NOTEBOOK_BYTES = 50_000_000
+MAX_RESULT_ELEMENTS = 5_000_000
+DEFAULT_TIMEOUT = Limits.timeout
 
 
 class UngradableError(Exception):
-    """The input cannot be graded at all (not a notebook, unknown tutorial)."""
+    """The input cannot be graded at all (not a notebook, unknown or mismatched assignment)."""
 
 
-def read_notebook(path) -> nbformat.NotebookNode:
+# --- reading ------------------------------------------------------------------------------------------
+
+def read_notebook(path):
+    import nbformat
     path = Path(path)
-    if not path.is_file():
-        raise UngradableError(f"{path}: no such file")
+    if path.is_symlink() or not path.is_file():
+        raise UngradableError(f"{path}: no such file" if not path.exists() else f"{path} is not a regular file")
+    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+        raise UngradableError(f"{path} is larger than {MAX_NOTEBOOK_BYTES // 1_000_000} MB")
     try:
-        return nbformat.read(str(path), as_version=4)
-    except Exception as err:
+        nb = nbformat.reads(path.read_bytes().decode("utf-8"), as_version=4)
+        cells = nb["cells"]
+        if not isinstance(cells, list) or not all(isinstance(c, dict) and "cell_type" in c for c in cells):
+            raise ValueError("malformed cells")
+    except Exception as err:  # any way of not being a notebook is one line, never a traceback
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UngradableError(f"{path} is not a Jupyter notebook ({first[:120]})") from None
+        raise UngradableError(f"{path} is not a Jupyter notebook ({_printable(first)[:120]})") from None
+    return nb
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in str(text))
 
 
 def _course(meta) -> dict:
@@ -53,88 +66,195 @@ def _course(meta) -> dict:
     return course if isinstance(course, dict) else {}
 
 
-def tutorial_of(nb) -> str:
-    tutorial = _course(nb.get("metadata", {})).get("tutorial")
-    if tutorial is None:  # fall back on the exercise ids of the answer cells
-        ids = [_course(c.get("metadata", {})).get("exercise") for c in nb.get("cells", [])]
-        found = {i.split(".")[0] for i in ids if isinstance(i, str)}
-        tutorial = found.pop() if len(found) == 1 else None
-    if tutorial not in tutorials():
-        raise UngradableError(f"cannot tell which tutorial this notebook is (found {tutorial!r}; "
-                              f"known: {', '.join(tutorials())})")
-    return tutorial
+def _source(cell) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
 
 
-def _runnable(source: str) -> str:
-    """Drop IPython-only lines (%magics, !shell) so the cell runs as plain Python."""
-    return "\n".join(line for line in source.splitlines()
-                     if not line.lstrip().startswith(("%", "!")))
+# --- which assignment ------------------------------------------------------------------------------------
+
+def assignment_names() -> list[str]:
+    return list(ASSIGNMENTS)
 
 
-def collect_cells(nb, exercise) -> tuple[list[str], str | None]:
-    setup, answer = [], None
-    for cell in nb.cells:
+def resolve_assignment(path, assignment: str | None = None) -> str:
+    """The assignment a notebook is graded as: ``assignment`` if given, else its file name, else the
+    nearest folder named like an assignment (``submitted/alice/01_perturbation/any.ipynb``)."""
+    if assignment is not None:
+        for name, tutorial in ASSIGNMENTS.items():
+            if assignment in (name, tutorial):
+                return name
+        raise UngradableError(f"unknown assignment {assignment!r}; known: {', '.join(ASSIGNMENTS)}")
+    path = Path(path)
+    candidates = [path.stem] + [p.name for p in path.parents]
+    for candidate in candidates:
+        for name in ASSIGNMENTS:
+            if candidate == name or candidate.startswith(name + "_") or candidate.startswith(name + "-"):
+                return name
+    raise UngradableError(f"cannot tell the assignment of {path.name} from its file or folder name; "
+                          f"pass --assignment (one of {', '.join(ASSIGNMENTS)})")
+
+
+def check_content(nb, assignment: str) -> None:
+    """Raise UngradableError unless the notebook's content belongs to ``assignment``."""
+    tutorial = ASSIGNMENTS[assignment]
+    claimed = _course(nb.get("metadata", {})).get("tutorial")
+    if isinstance(claimed, str) and claimed != tutorial:
+        raise UngradableError(f"this notebook is not {assignment}: its metadata says it is tutorial "
+                              f"{_printable(claimed)[:40]!r}")
+    ids = {_course(c.get("metadata", {})).get("exercise") for c in nb["cells"]}
+    ids = {i for i in ids if isinstance(i, str)}
+    others = {i.split(".")[0] for i in ids if i in EXERCISES and EXERCISES[i].tutorial != tutorial}
+    own = [e for e in exercises_of(tutorial) if e.id in ids or _defines(nb, e)]
+    if others and not any(e.id in ids for e in exercises_of(tutorial)):
+        raise UngradableError(f"this notebook is not {assignment}: its answer cells belong to "
+                              f"{', '.join(sorted(others))}")
+    if not own:
+        raise UngradableError(f"this notebook is not {assignment}: it has none of its exercises")
+
+
+def _defines(nb, exercise: Exercise) -> bool:
+    pattern = re.compile(rf"^\s*def\s+{re.escape(exercise.function_name)}\s*\(", re.MULTILINE)
+    return any(c.get("cell_type") == "code" and pattern.search(_source(c)) for c in nb["cells"])
+
+
+# --- which cells ---------------------------------------------------------------------------------------
+
+def to_python(source: str) -> str:
+    """A cell as plain Python, transformed the way IPython does it (magics become calls)."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+        return TransformerManager().transform_cell(source)
+    except Exception:  # leave it to the child to report the SyntaxError
+        return source
+
+
+def code_cells(nb) -> list[dict]:
+    """The setup and answer cells, in notebook order: [{"source", "exercise" or None}]."""
+    cells = []
+    for cell in nb["cells"]:
         if cell.get("cell_type") != "code":
             continue
         course = _course(cell.get("metadata", {}))
-        if course.get("role") == "setup":
-            setup.append(_runnable(cell.source))
-        elif course.get("exercise") == exercise.id:
-            answer = _runnable(cell.source)
-    if answer is None:  # the metadata was lost: look for the definition itself
-        for cell in nb.cells:
-            if cell.get("cell_type") == "code" and f"def {exercise.function_name}(" in cell.source:
-                answer = _runnable(cell.source)
-    return setup, answer
+        exercise = course.get("exercise")
+        if course.get("role") == "setup" or (isinstance(exercise, str) and exercise in EXERCISES):
+            cells.append({"source": to_python(_source(cell)),
+                          "exercise": exercise if isinstance(exercise, str) else None, "raw": _source(cell)})
+    return cells
 
 
-def grade_exercise(nb, exercise, timeout: float = DEFAULT_TIMEOUT) -> Result:
-    setup, answer = collect_cells(nb, exercise)
-    if answer is None:
+def cells_for(cells: list, nb, exercise: Exercise) -> list | None:
+    """The cells to run for ``exercise``: everything up to its answer cell (the last one tagged with it,
+    or, where the tag was lost, the last cell that defines the function)."""
+    index = max((i for i, c in enumerate(cells) if c["exercise"] == exercise.id), default=None)
+    if index is None:
+        pattern = re.compile(rf"^\s*def\s+{re.escape(exercise.function_name)}\s*\(", re.MULTILINE)
+        found = [c for c in nb["cells"] if c.get("cell_type") == "code" and pattern.search(_source(c))]
+        if not found:
+            return None
+        answer = {"source": to_python(_source(found[-1])), "exercise": exercise.id}
+        position = nb["cells"].index(found[-1])
+        before = [c for c in cells if _position(nb, c) < position]
+        return [{"source": c["source"]} for c in before] + [{"source": answer["source"]}]
+    return [{"source": c["source"]} for c in cells[:index + 1]]
+
+
+def _position(nb, cell) -> int:
+    for i, c in enumerate(nb["cells"]):
+        if _source(c) == cell["raw"]:
+            return i
+    return len(nb["cells"])
+
+
+# --- grading -----------------------------------------------------------------------------------------------
+
+def grade_exercise(nb, exercise: Exercise, limits: Limits, cells: list | None = None) -> Result:
+    from ._harness import encode
+    from .redaction import withheld_names
+    cells = cells if cells is not None else code_cells(nb)
+    to_run = cells_for(cells, nb, exercise)
+    if to_run is None:
         return Result(exercise.id, 0.0, exercise.points,
-                      f"no answer cell defining {exercise.function_name} was found")
-    with tempfile.TemporaryDirectory(prefix="autograde-") as tmp:
-        job = {"exercise": exercise.id, "setup": setup, "answer": answer, "out": tmp}
-        env = {**os.environ, "MPLBACKEND": "Agg", "COURSE_FAST": "1", "PYTHONHASHSEED": "0"}
-        proc = subprocess.Popen([sys.executable, "-m", "autograder._child"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                                cwd=tmp, start_new_session=True)
-        try:
-            _, stderr = proc.communicate(json.dumps(job), timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            return Result(exercise.id, 0.0, exercise.points,
-                          f"no marks: grading {exercise.function_name} took longer than "
-                          f"{timeout:g} s (an endless loop?)")
-        status_file = Path(tmp) / "status.json"
-        if not status_file.exists():
-            last = (stderr or "").strip().splitlines()[-1:] or ["no message"]
-            return Result(exercise.id, 0.0, exercise.points,
-                          f"no marks: the grading process died ({last[0][:200]})")
-        status = json.loads(status_file.read_text())
-        if status.get("error"):
-            return Result(exercise.id, 0.0, exercise.points, f"no marks: {status['error']}")
-        outputs = []
-        with np.load(Path(tmp) / "outputs.npz", allow_pickle=False) as arrays:
-            for entry in status["fixtures"]:
-                if entry["error"] is not None:
-                    outputs.append((None, entry["error"]))
-                else:
-                    outputs.append(({k: arrays[v] for k, v in entry["arrays"].items()}, None))
-    return evaluate(exercise, outputs)
+                      f"no marks: no answer cell defining {exercise.function_name} was found")
+    fixtures = exercise.fixtures()
+    job = {"function_name": exercise.function_name, "cells": to_run,
+           "fixtures": [encode(f.kwargs) for f in fixtures]}
+    withheld = withheld_names(EXERCISES.values(),
+                              extra=[(name, exercise.id) for name in exercise.withheld_while_graded])
+    try:
+        result = run_child(job, limits, withheld)
+        answers = _answers(result, len(fixtures))
+    except SandboxError as err:
+        return Result(exercise.id, 0.0, exercise.points, f"no marks: {exercise.function_name} {err}")
+    if isinstance(answers, str):
+        return Result(exercise.id, 0.0, exercise.points, f"no marks: {_printable(answers)[:300]}")
+    try:
+        return evaluate(exercise, answers)
+    except Exception as err:   # a bug of ours must not cost the other exercises
+        return Result(exercise.id, 0.0, exercise.points, f"no marks: internal grader error ({type(err).__name__})")
 
 
-def grade_notebook(path, timeout: float = DEFAULT_TIMEOUT) -> dict:
-    """-> {"notebook", "tutorial", "exercises": {id: {score, max_score, feedback}}, "score",
-    "max_score"}. Raises UngradableError when the input cannot be graded at all."""
-    nb = read_notebook(path)
-    tutorial = tutorial_of(nb)
-    results = {e.id: grade_exercise(nb, e, timeout) for e in exercises_of(tutorial)}
+def _answers(result: dict, count: int):
+    """The child's result, checked against the schema -> [Answer] or the child's error message."""
+    from ._harness import decode
+    malformed = SandboxError("the grading process returned a malformed result")
+    error = result.get("error")
+    if error is not None:
+        if not isinstance(error, str):
+            raise malformed
+        return error
+    fixtures = result.get("fixtures")
+    if not isinstance(fixtures, list) or len(fixtures) != count:
+        raise malformed
+    answers, budget = [], MAX_RESULT_ELEMENTS
+    for entry in fixtures:
+        if not isinstance(entry, dict) or not isinstance(entry.get("float32", False), bool):
+            raise malformed
+        if entry.get("error") is not None:
+            if not isinstance(entry["error"], str):
+                raise malformed
+            answers.append(Answer(None, _printable(entry["error"])[:300]))
+            continue
+        arrays = entry.get("arrays")
+        if not isinstance(arrays, dict):
+            raise malformed
+        outputs = {}
+        for path, encoded in arrays.items():
+            try:
+                value = decode(encoded, max_elements=budget)
+                if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
+                    raise ValueError
+            except (ValueError, TypeError):
+                raise malformed from None
+            budget -= value.size
+            outputs[_printable(path)[:200]] = value.astype(np.float64)
+        answers.append(Answer(outputs, None, entry.get("float32", False)))
+    return answers
+
+
+def grade_nb(nb, assignment: str, limits: Limits | None = None, name: str = "") -> dict:
+    """Grade a notebook node as ``assignment`` -> the report (see grade_notebook)."""
+    limits = limits or Limits()
+    check_content(nb, assignment)
+    tutorial = ASSIGNMENTS[assignment]
+    cells = code_cells(nb)
+    results = {e.id: grade_exercise(nb, e, limits, cells) for e in exercises_of(tutorial)}
     return {
-        "notebook": str(path),
+        "notebook": name,
+        "assignment": assignment,
         "tutorial": tutorial,
         "exercises": {k: r.as_dict() for k, r in results.items()},
         "score": float(sum(r.score for r in results.values())),
         "max_score": float(sum(r.max_score for r in results.values())),
     }
+
+
+def grade_notebook(path, assignment: str | None = None, limits: Limits | None = None,
+                   timeout: float | None = None) -> dict:
+    """-> {"notebook", "assignment", "tutorial", "exercises": {id: {score, max_score, feedback}},
+    "score", "max_score"}. Raises UngradableError when the input cannot be graded at all."""
+    if timeout is not None:
+        limits = dataclasses.replace(limits or Limits(), timeout=timeout)
+    nb = read_notebook(path)
+    name = resolve_assignment(path, assignment)
+    return grade_nb(nb, name, limits, name=str(path))

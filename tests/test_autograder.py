@@ -136,7 +136,7 @@ def _edited(tmp_path, name, replacements):
         exercise = cell.metadata.get("course", {}).get("exercise")
         if exercise in replacements:
             cell.source = replacements[exercise]
-    path = tmp_path / name
+    path = tmp_path / f"01_perturbation-{name}"
     nbformat.write(nb, str(path))
     return path
 
@@ -145,7 +145,8 @@ def test_solution_gets_full_marks_and_student_version_zero():
     proc = _grade(SOLUTION)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
-    assert set(report) == {"notebook", "exercises", "score", "max_score"}
+    assert {"notebook", "exercises", "score", "max_score"} <= set(report)   # the contract (additive)
+    assert report["tutorial"] == "perturbation" and report["assignment"] == "01_perturbation"
     assert report["score"] == report["max_score"] == 8
     assert set(report["exercises"]) == {e.id for e in EXERCISES.values() if e.tutorial == "perturbation"}
     for r in report["exercises"].values():
@@ -183,13 +184,13 @@ def test_calling_the_reference_is_refused(tmp_path):
     })
     report = json.loads(_grade(path).stdout)
     assert report["exercises"]["perturbation.gradient_snr"]["score"] == 0
-    assert "reference solution" in report["exercises"]["perturbation.gradient_snr"]["feedback"]
+    assert "reference answer" in report["exercises"]["perturbation.gradient_snr"]["feedback"]
     assert report["exercises"]["perturbation.node_perturbation"]["score"] == 3
 
 
 @pytest.mark.parametrize("content,reason", [
     ("this is not json", "not a Jupyter notebook"),
-    ('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}', "which tutorial"),
+    ('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}', "cannot tell the assignment"),
 ])
 def test_ungradable_input_exits_nonzero_with_one_line(tmp_path, content, reason):
     path = tmp_path / "bad.ipynb"

@@ -1,6 +1,6 @@
-"""Every tutorial, end to end: the student version is in sync with solutions/, nbgrader autogrades the
-solution (executed top to bottom in fast mode) with full marks and the student version with zero, and
-the standalone grader agrees."""
+"""Every tutorial, end to end: the student version is in sync with solutions/; the solution runs top to
+bottom in fast mode; nbgrader autogrades (through the course's sandboxed grader) the solution with full
+marks and the student version with zero, exercise for exercise as the standalone grader does."""
 import json
 import os
 import shutil
@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.nbgrader_grading import CHECKS
 from autograder.release import assignments, release
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,17 +57,45 @@ def test_nbgrader_autogrades_solution_full_and_student_zero(course):
         assert bob.score == 0
 
 
-def test_solution_runs_top_to_bottom_without_errors(course):
-    name, root, _ = course
-    executed = nbformat.read(str(root / "autograded" / "alice" / name / f"{name}.ipynb"), as_version=4)
-    errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(executed.cells)
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_solution_runs_top_to_bottom_without_errors(name, tmp_path):
+    """As nbgrader's validate runs it in the student's kernel: fast mode, NBGRADER_EXECUTION set."""
+    import nbclient
+    nb = nbformat.read(str(REPO / "solutions" / name / f"{name}.ipynb"), as_version=4)
+    os.environ["NBGRADER_EXECUTION"] = "validate"
+    try:
+        nbclient.NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
+                                resources={"metadata": {"path": str(tmp_path)}}).execute()
+    finally:
+        del os.environ["NBGRADER_EXECUTION"]
+    errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(nb.cells)
               if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors, errors
     # graded cells must stay silent on stderr (nbgrader zeroes a passing cell that writes there)
-    noisy = [c.metadata["nbgrader"]["grade_id"] for c in executed.cells
+    noisy = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
              if c.metadata.get("nbgrader", {}).get("grade") and any(
                  o.output_type == "stream" and o.name == "stderr" for o in c.get("outputs", []))]
     assert not noisy, noisy
+
+
+def test_nbgrader_scores_equal_the_standalone_grader(course):
+    from nbgrader.api import Gradebook
+    from autograder.notebook_grading import grade_notebook
+    name, root, proc = course
+    report = grade_notebook(root / "submitted" / "alice" / name / f"{name}.ipynb")
+    with Gradebook(f"sqlite:///{root}/.cache/gradebook.db") as gb:
+        grades = {g.name: g.score for nb in gb.find_submission(name, "alice").notebooks for g in nb.grades}
+    solution = nbformat.read(str(REPO / "solutions" / name / f"{name}.ipynb"), as_version=4)
+    checks = {c.metadata["nbgrader"]["grade_id"]: CHECKS.findall(c.source)[0] for c in solution.cells
+              if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+    standalone = {grade_id: report["exercises"][exercise]["score"] for grade_id, exercise in checks.items()}
+    assert sorted(checks.values()) == sorted(report["exercises"])
+    assert grades == standalone
+    # the graded cells of the autograded notebook carry the grader's feedback, not a raw Result(...)
+    autograded = nbformat.read(str(root / "autograded" / "alice" / name / f"{name}.ipynb"), as_version=4)
+    texts = [o.get("text", "") for c in autograded.cells if c.metadata.get("nbgrader", {}).get("grade")
+             and c.cell_type == "code" for o in c.outputs]
+    assert texts and all("correct" in t for t in texts), texts
 
 
 def test_standalone_grader_agrees(course):

@@ -8,8 +8,14 @@ from importlib import import_module
 
 from ..core import Exercise
 
-# One module per tutorial, in course order.
-TUTORIAL_MODULES = ("perturbation", "weight_transport", "eqprop", "forward_forward")
+# One module per tutorial, in course order, and the assignment (solutions/ folder) of each.
+ASSIGNMENTS = {
+    "01_perturbation": "perturbation",
+    "02_weight_transport": "weight_transport",
+    "03_eqprop": "eqprop",
+    "04_forward_forward": "forward_forward",
+}
+TUTORIAL_MODULES = tuple(ASSIGNMENTS.values())
 
 EXERCISES: dict[str, Exercise] = {}
 for _name in TUTORIAL_MODULES:

@@ -68,6 +68,31 @@ def _error_fixtures():
     return fixtures
 
 
+# What would give each answer away, withheld from graded code (autograder.redaction): the reference,
+# its JAX twin, and the course helpers that compute the same thing. rho is a given helper of the
+# tutorial (the answers use it), withheld only while its own debugging exercise is graded.
+WITHHELD = {
+    "eqprop.energy": (
+        "course_utils.eqprop:energy", "course_utils.eqprop:layered_energy", "course_utils.eqprop:energy_trace",
+        "course_utils.jax.eqprop:energy", "course_utils.jax.eqprop:layered_energy"),
+    "eqprop.relaxation_step": (
+        "course_utils.eqprop:relaxation_step", "course_utils.eqprop:state_gradients", "course_utils.eqprop:relax",
+        "course_utils.eqprop:layered_state_gradients", "course_utils.eqprop:layered_relax",
+        "course_utils.eqprop:settling_trajectory",
+        "course_utils.jax.eqprop:layered_state_gradients", "course_utils.jax.eqprop:layered_relax",
+        "course_utils.jax.eqprop:fixed_point"),
+    "eqprop.eqprop_update": (
+        "course_utils.eqprop:eqprop_gradient", "course_utils.eqprop:layered_eqprop_gradient",
+        "course_utils.eqprop:symmetric_eqprop_gradient", "course_utils.eqprop:_step",
+        "course_utils.jax.eqprop:layered_eqprop_gradient", "course_utils.jax.eqprop:symmetric_eqprop_gradient",
+        "course_utils.jax.eqprop:eqprop_step", "course_utils.jax.eqprop:nudged_estimates",
+        "course_utils.jax.eqprop:eqprop_estimate"),
+    "eqprop.debug_rho": (),
+    "eqprop.debug_minibatch": ("course_utils.eqprop:minibatch",),
+    "eqprop.debug_error_rate": ("course_utils.eqprop:error_rate",),
+}
+
+
 # --- known wrong variants ----------------------------------------------------------------------
 
 def _energy_variant(params, x, h, y, *, squared_rho=False, bias=True, half=True, sign=1.0):
@@ -105,7 +130,7 @@ def _update_variant(x, free, nudged, beta, *, use_rho=True, inverse_beta=True, r
 
 EXERCISES = (
     Exercise(
-        id="eqprop.energy", function_name="energy", reference=ref.energy, fixtures=_energy_fixtures,
+        id="eqprop.energy", withheld=WITHHELD["eqprop.energy"], function_name="energy", reference=ref.energy, fixtures=_energy_fixtures,
         points=2, summary="1/2 ||s||^2 - rho(h).(W1 rho(x) + b1) - rho(y).(W2 rho(h) + b2), per example",
         mistakes=(
             Mistake("rho on the wrong quantity", "the squared term is 1/2 s^2 on the state itself, not "
@@ -117,7 +142,7 @@ EXERCISES = (
         ),
     ),
     Exercise(
-        id="eqprop.relaxation_step", function_name="relaxation_step", reference=ref.relaxation_step,
+        id="eqprop.relaxation_step", withheld=WITHHELD["eqprop.relaxation_step"], function_name="relaxation_step", reference=ref.relaxation_step,
         fixtures=_relax_fixtures, points=2, summary="s <- clip(s - epsilon dF/ds, 0, 1), F = E + beta C",
         mistakes=(
             Mistake("clipping missing", "project the new states back into [0, 1] with np.clip",
@@ -130,7 +155,7 @@ EXERCISES = (
         ),
     ),
     Exercise(
-        id="eqprop.eqprop_update", function_name="eqprop_gradient", reference=ref.eqprop_gradient,
+        id="eqprop.eqprop_update", withheld=WITHHELD["eqprop.eqprop_update"], function_name="eqprop_gradient", reference=ref.eqprop_gradient,
         fixtures=_update_fixtures, points=3,
         summary="-(1/beta) batch mean of the change in rho(s_i) rho(s_j) from free to nudged",
         mistakes=(
@@ -143,7 +168,8 @@ EXERCISES = (
         ),
     ),
     Exercise(
-        id="eqprop.debug_rho", function_name="hard_sigmoid", reference=ref.rho, fixtures=_rho_fixtures, points=1,
+        id="eqprop.debug_rho", withheld=WITHHELD["eqprop.debug_rho"],
+        withheld_while_graded=("course_utils.eqprop:rho", "course_utils.jax.eqprop:rho"), function_name="hard_sigmoid", reference=ref.rho, fixtures=_rho_fixtures, points=1,
         summary="the paper's hard sigmoid clip(s, 0, 1)",
         mistakes=(
             Mistake("jax.nn.hard_sigmoid", "that is relu6(s + 3) / 6, almost flat on [0, 1]; the paper's "
@@ -152,7 +178,7 @@ EXERCISES = (
         ),
     ),
     Exercise(
-        id="eqprop.debug_minibatch", function_name="get_batch", reference=ref.minibatch,
+        id="eqprop.debug_minibatch", withheld=WITHHELD["eqprop.debug_minibatch"], function_name="get_batch", reference=ref.minibatch,
         fixtures=_batch_fixtures, points=1, summary="rows index*batch_size to (index+1)*batch_size",
         mistakes=(
             Mistake("always the first batch", "use the index: x[index * batch_size:(index + 1) * batch_size]",
@@ -160,7 +186,7 @@ EXERCISES = (
         ),
     ),
     Exercise(
-        id="eqprop.debug_error_rate", function_name="error_rate", reference=ref.error_rate,
+        id="eqprop.debug_error_rate", withheld=WITHHELD["eqprop.debug_error_rate"], function_name="error_rate", reference=ref.error_rate,
         fixtures=_error_fixtures, points=1, summary="argmax of the outputs against argmax of the one-hot targets",
         mistakes=(
             Mistake("compared with the one-hot vector", "the targets are one-hot: compare with "

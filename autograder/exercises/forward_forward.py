@@ -52,6 +52,28 @@ def _hard_fixtures():
     return fixtures
 
 
+# What would give each answer away, withheld from graded code (autograder.redaction): the reference,
+# its JAX twin, and the course helpers that compute the same thing.
+WITHHELD = {
+    "forward_forward.embed_label": (
+        "course_utils.forward_forward:embed_label", "course_utils.jax.forward_forward:embed_label"),
+    "forward_forward.layer_loss": (
+        "course_utils.forward_forward:layer_loss", "course_utils.forward_forward:layer_gradients",
+        "course_utils.forward_forward:ff_gradients", "course_utils.forward_forward:loss_monitor",
+        "course_utils.jax.forward_forward:layer_loss", "course_utils.jax.forward_forward:layer_gradients",
+        "course_utils.jax.forward_forward:ff_gradients", "course_utils.jax.forward_forward:_step"),
+    "forward_forward.predict": (
+        "course_utils.forward_forward:predict", "course_utils.forward_forward:label_goodness",
+        "course_utils.forward_forward:layer_goodness", "course_utils.forward_forward:accuracy_with_layers",
+        "course_utils.forward_forward:_predict", "course_utils.forward_forward:_jax_accuracy",
+        "course_utils.jax.forward_forward:predict", "course_utils.jax.forward_forward:label_goodness",
+        "course_utils.jax.forward_forward:_predict"),
+    "forward_forward.hard_negatives": (
+        "course_utils.forward_forward:hard_negative_labels", "course_utils.forward_forward:_negative_labels",
+        "course_utils.jax.forward_forward:hard_negative_labels"),
+}
+
+
 # --- known wrong variants ----------------------------------------------------------------------
 
 def _embed_added(x, labels, num_classes=10):
@@ -85,7 +107,7 @@ def _predict_variant(params, x, skip_first=True, *, normalise=True, all_layers=F
 
 EXERCISES = (
     Exercise(
-        id="forward_forward.embed_label",
+        id="forward_forward.embed_label", withheld=WITHHELD["forward_forward.embed_label"],
         function_name="embed_label",
         reference=ref.embed_label,
         fixtures=_embed_fixtures,
@@ -97,7 +119,7 @@ EXERCISES = (
         ),
     ),
     Exercise(
-        id="forward_forward.layer_loss",
+        id="forward_forward.layer_loss", withheld=WITHHELD["forward_forward.layer_loss"],
         function_name="layer_loss",
         reference=ref.layer_loss,
         fixtures=_loss_fixtures,
@@ -114,7 +136,7 @@ EXERCISES = (
         ),
     ),
     Exercise(
-        id="forward_forward.predict",
+        id="forward_forward.predict", withheld=WITHHELD["forward_forward.predict"],
         function_name="predict",
         reference=ref.predict,
         fixtures=_predict_fixtures,
@@ -130,7 +152,7 @@ EXERCISES = (
         ),
     ),
     Exercise(
-        id="forward_forward.hard_negatives",
+        id="forward_forward.hard_negatives", withheld=WITHHELD["forward_forward.hard_negatives"],
         function_name="hard_negative_labels",
         reference=ref.hard_negative_labels,
         fixtures=_hard_fixtures,

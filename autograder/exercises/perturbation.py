@@ -56,6 +56,23 @@ def _snr_fixtures():
     return fixtures
 
 
+# What would give each answer away, withheld from graded code (autograder.redaction): the reference,
+# its JAX twin, and the course helpers that compute the same thing.
+WITHHELD = {
+    "perturbation.weight_perturbation": (
+        "course_utils.perturbation:weight_perturbation_gradient", "course_utils.perturbation:_weight_perturbation",
+        "course_utils.perturbation:averaged_estimate",
+        "course_utils.jax.perturbation:weight_perturbation_gradient", "course_utils.jax.perturbation:_weight_perturbation"),
+    "perturbation.node_perturbation": (
+        "course_utils.perturbation:node_perturbation_gradient", "course_utils.perturbation:_node_perturbation",
+        "course_utils.perturbation:per_example_estimates",
+        "course_utils.jax.perturbation:node_perturbation_gradient", "course_utils.jax.perturbation:_node_perturbation"),
+    "perturbation.gradient_snr": (
+        "course_utils.perturbation:gradient_snr", "course_utils.metrics:gradient_snr",
+        "course_utils.jax.perturbation:gradient_snr"),
+}
+
+
 # --- known wrong variants ----------------------------------------------------------------------
 
 def _wp_variant(params, x, y, perturbations, sigma, activation="sigmoid", *, power=2,
@@ -104,7 +121,7 @@ def _snr_variant(samples, *, absolute=True, ddof=0, axis=0, ratio_of_means=False
 
 EXERCISES = (
     Exercise(
-        id="perturbation.weight_perturbation",
+        id="perturbation.weight_perturbation", withheld=WITHHELD["perturbation.weight_perturbation"],
         function_name="weight_perturbation_gradient",
         reference=ref.weight_perturbation_gradient,
         fixtures=_wp_fixtures,
@@ -126,7 +143,7 @@ EXERCISES = (
         ),
     ),
     Exercise(
-        id="perturbation.node_perturbation",
+        id="perturbation.node_perturbation", withheld=WITHHELD["perturbation.node_perturbation"],
         function_name="node_perturbation_gradient",
         reference=ref.node_perturbation_gradient,
         fixtures=_np_fixtures,
@@ -152,7 +169,7 @@ EXERCISES = (
         ),
     ),
     Exercise(
-        id="perturbation.gradient_snr",
+        id="perturbation.gradient_snr", withheld=WITHHELD["perturbation.gradient_snr"],
         function_name="gradient_snr",
         reference=ref.gradient_snr,
         fixtures=_snr_fixtures,

@@ -65,6 +65,36 @@ def _cos_fixtures():
             Fixture("different lengths", dict(a=np.array([3.0, 4.0, 0.0]), b=np.array([0.0, 8.0, 6.0])))]
 
 
+# What would give each answer away, withheld from graded code (autograder.redaction): the reference,
+# its JAX twin, and the course helpers that compute the same thing.
+WITHHELD = {
+    "weight_transport.backprop_gradients": (
+        "course_utils.weight_transport:backprop_gradients", "course_utils.weight_transport:_error_signals",
+        "course_utils.mlp:backprop_gradients", "course_utils.mlp:numerical_gradient",
+        "course_utils.perturbation:_backprop",
+        "course_utils.jax.mlp:backprop_gradients", "course_utils.jax.weight_transport:backprop_gradients",
+        "course_utils.jax.weight_transport:_error_signals", "course_utils.jax.weight_transport:network_loss",
+        "course_utils.jax.perturbation:_backprop"),
+    "weight_transport.feedback_alignment": (
+        "course_utils.weight_transport:feedback_alignment_gradients", "course_utils.weight_transport:alignment_monitor",
+        "course_utils.jax.weight_transport:feedback_alignment_gradients",
+        "course_utils.jax.weight_transport:feedback_alignment_gradients_vjp",
+        "course_utils.jax.weight_transport:_fa_bwd", "course_utils.jax.weight_transport:_fa_step"),
+    "weight_transport.direct_feedback_alignment": (
+        "course_utils.weight_transport:direct_feedback_alignment_gradients",
+        "course_utils.jax.weight_transport:direct_feedback_alignment_gradients",
+        "course_utils.jax.weight_transport:_dfa_step"),
+    "weight_transport.kolen_pollack": (
+        "course_utils.weight_transport:kolen_pollack_update", "course_utils.weight_transport:_kp_step",
+        "course_utils.jax.weight_transport:kolen_pollack_update", "course_utils.jax.weight_transport:decayed_sgd",
+        "course_utils.jax.weight_transport:kolen_pollack_gradients_vjp",
+        "course_utils.jax.weight_transport:_kp_bwd", "course_utils.jax.weight_transport:_kp_step"),
+    "weight_transport.cosine_similarity": (
+        "course_utils.weight_transport:cosine_similarity", "course_utils.weight_transport:angle_feedback_forward",
+        "course_utils.metrics:cosine_similarity", "course_utils.metrics:angle_degrees"),
+}
+
+
 # --- known wrong variants ----------------------------------------------------------------------
 
 def _derivative(z, activation, kind):
@@ -149,7 +179,7 @@ def _derivative_mistakes(function):
 
 EXERCISES = (
     Exercise(
-        id="weight_transport.backprop_gradients",
+        id="weight_transport.backprop_gradients", withheld=WITHHELD["weight_transport.backprop_gradients"],
         function_name="backprop_gradients",
         reference=ref.backprop_gradients,
         fixtures=_bp_fixtures,
@@ -163,7 +193,7 @@ EXERCISES = (
         ),
     ),
     Exercise(
-        id="weight_transport.feedback_alignment",
+        id="weight_transport.feedback_alignment", withheld=WITHHELD["weight_transport.feedback_alignment"],
         function_name="feedback_alignment_gradients",
         reference=ref.feedback_alignment_gradients,
         fixtures=_fa_fixtures,
@@ -179,7 +209,7 @@ EXERCISES = (
         ),
     ),
     Exercise(
-        id="weight_transport.direct_feedback_alignment",
+        id="weight_transport.direct_feedback_alignment", withheld=WITHHELD["weight_transport.direct_feedback_alignment"],
         function_name="direct_feedback_alignment_gradients",
         reference=ref.direct_feedback_alignment_gradients,
         fixtures=_dfa_fixtures,
@@ -196,7 +226,7 @@ EXERCISES = (
         ),
     ),
     Exercise(
-        id="weight_transport.kolen_pollack",
+        id="weight_transport.kolen_pollack", withheld=WITHHELD["weight_transport.kolen_pollack"],
         function_name="kolen_pollack_update",
         reference=ref.kolen_pollack_update,
         fixtures=_kp_fixtures,
@@ -216,7 +246,7 @@ EXERCISES = (
         ),
     ),
     Exercise(
-        id="weight_transport.cosine_similarity",
+        id="weight_transport.cosine_similarity", withheld=WITHHELD["weight_transport.cosine_similarity"],
         function_name="cosine_similarity",
         reference=ref.cosine_similarity,
         fixtures=_cos_fixtures,

@@ -1,0 +1,399 @@
+"""Where and how student code runs while it is graded, and what may come back from it.
+
+One exercise, one child (``_harness.py``), one sandbox:
+- **bubblewrap** (``bwrap``), where it works: new user, PID, network, IPC and UTS namespaces; an
+  unprivileged user; a read-only view of Python and the installed dependencies, with the installed
+  course package hidden and a redacted copy in its place; no repository, no solutions, no other
+  submission; a private, size-limited /tmp; a scrubbed environment; no inherited descriptors; and
+  every process of the exercise dies with it (the PID namespace ends when the harness does).
+  A grader running as root starts each sandbox as its own unprivileged user id (one per concurrent
+  sandbox), so that the process limit holds and no sandbox can touch another's processes.
+- **fallback**, where bubblewrap is missing or cannot start (macOS, Colab): the same child under
+  resource limits in its own process group, said once in one line: this is not a sandbox.
+
+Resource limits in both: address space, CPU time, file size, processes, and the wall-clock time.
+The parent reads at most ``Limits.output_bytes`` of results and ``STDERR_BYTES`` of diagnostics
+(the rest is drained and dropped), so its memory stays bounded whatever the child writes.
+"""
+from __future__ import annotations
+
+import atexit
+import fcntl
+import json
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import redaction
+
+HARNESS = Path(__file__).resolve().with_name("_harness.py")
+STDERR_BYTES = 16_384
+SLOT_UID_BASE = 3_000_000          # root grader: sandbox n runs as uid SLOT_UID_BASE + n
+SLOTS = 512
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-exercise limits; an instructor can change each (``--timeout``, ``--memory-mb``, ...)."""
+    timeout: float = 60.0            # wall-clock seconds for the whole exercise
+    memory_mb: int = 3072            # address space of each process
+    file_mb: int = 16                # largest file a process may write
+    tmp_mb: int = 64                 # size of the private /tmp
+    processes: int = 64              # processes and threads (enforced per sandbox user when root)
+    output_mb: float = 8.0           # largest result the parent will read
+    earlier_cell_seconds: float = 10.0   # each earlier answer cell, re-run before the graded one
+
+    @property
+    def output_bytes(self) -> int:
+        return int(self.output_mb * 1e6)
+
+
+class SandboxError(Exception):
+    """The child did not produce a usable result (its message is feedback for that exercise)."""
+
+
+# --- what the sandbox may see ------------------------------------------------------------------
+
+_redacted: dict[str, Path] = {}
+_workdir: Path | None = None
+
+
+def _private_dir() -> Path:
+    global _workdir
+    if _workdir is None:
+        _workdir = Path(tempfile.mkdtemp(prefix="course-grader-"))
+        os.chmod(_workdir, 0o755)
+        atexit.register(shutil.rmtree, _workdir, True)
+    return _workdir
+
+
+def redacted_package(withheld: dict) -> Path:
+    """A redacted copy of the course package (built once per withheld set and grader process)."""
+    key = redaction.fingerprint(withheld)
+    if key not in _redacted:
+        destination = _private_dir() / f"package-{key}"
+        if not destination.exists():
+            redaction.build(destination, withheld)
+            shutil.copyfile(HARNESS, destination / "_harness.py")
+            os.chmod(destination / "_harness.py", 0o644)
+        _redacted[key] = destination
+    return _redacted[key]
+
+
+def _python_roots() -> list[Path]:
+    """Directories that hold the interpreter and the installed packages (bound read-only)."""
+    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
+    for entry in sys.path:
+        p = Path(entry or ".").resolve()
+        if p.is_dir() and p.name in ("site-packages", "dist-packages"):
+            roots.add(p)
+    real = Path(os.path.realpath(sys.executable)).parent.parent
+    roots.add(real)
+    # keep the outermost directories only
+    return sorted(r for r in roots if not any(o != r and o in r.parents for o in roots))
+
+
+def _installed_course_dirs() -> list[Path]:
+    """Real copies of the course package and the grader, to be hidden inside the sandbox."""
+    out = []
+    for module in ("course_utils", "autograder"):
+        mod = sys.modules.get(module) or __import__(module)
+        out.append(Path(mod.__file__).resolve().parent)
+    return out
+
+
+# --- bubblewrap -------------------------------------------------------------------------------------
+
+_bwrap_state: dict = {}
+
+
+def bwrap_available() -> bool:
+    """Whether bubblewrap exists here and can start a sandbox (checked once)."""
+    if "ok" not in _bwrap_state:
+        ok, why = False, "bubblewrap (bwrap) is not installed"
+        exe = shutil.which("bwrap")
+        if exe and os.environ.get("COURSE_GRADER_NO_SANDBOX") != "1":
+            try:
+                probe = _Launch(exe, [sys.executable, "-I", "-c", "import numpy"], Limits(timeout=20), slot=None)
+                proc = subprocess.run(probe.argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=60,
+                                      env=probe.env)
+                ok = proc.returncode == 0
+                why = "" if ok else ("bubblewrap cannot start a sandbox here: "
+                                     + (proc.stderr.decode(errors="replace").strip().splitlines() or ["?"])[-1])
+            except (OSError, subprocess.SubprocessError) as err:
+                why = f"bubblewrap cannot start a sandbox here: {err}"
+        elif exe:
+            why = "COURSE_GRADER_NO_SANDBOX=1"
+        _bwrap_state.update(ok=ok, why=why)
+    return _bwrap_state["ok"]
+
+
+def describe() -> str:
+    """One line: how student code is isolated here."""
+    if bwrap_available():
+        return "sandboxed with bubblewrap (no network, unprivileged user, private /tmp, resource limits)"
+    return (f"NOT sandboxed ({_bwrap_state['why']}): student code runs under resource limits only; "
+            "grade for credit on a Linux machine with bubblewrap")
+
+
+_warned = []
+
+
+def warn_once() -> None:
+    if not bwrap_available() and not _warned:
+        _warned.append(True)
+        print(f"autograder: {describe()}", file=sys.stderr)
+
+
+class _Launch:
+    """The argv of one sandboxed child.
+
+    As root, bubblewrap sets up the namespaces and mounts itself, and ``setpriv`` then drops to the
+    sandbox's own user id with no capabilities (so that the process limit holds: it counts per user).
+    As an ordinary user, bubblewrap works inside a new user namespace and maps the user to 65534.
+    Either way ``prlimit`` sets the resource limits just before Python starts.
+    """
+
+    def __init__(self, bwrap: str, command: list, limits: Limits, slot, package: Path | None = None):
+        privileged = os.geteuid() == 0 and shutil.which("setpriv") is not None
+        if privileged:
+            uid = SLOT_UID_BASE + (SLOTS if slot is None else slot)
+            args = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+                    "--unshare-cgroup-try", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+            drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
+                    "--bounding-set=-all", "--no-new-privs", "--"]
+        else:
+            args = [bwrap, "--unshare-all", "--uid", "65534", "--gid", "65534"]
+            drop = []
+        args += ["--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
+        for key, value in sandbox_env().items():
+            args += ["--setenv", key, value]
+        args += ["--proc", "/proc", "--dev", "/dev",
+                 "--perms", "1777", "--size", str(limits.tmp_mb * 2**20), "--tmpfs", "/tmp", "--chdir", "/tmp"]
+        made = {Path("/")}
+
+        def bind(source: Path, target: str):
+            for parent in reversed(Path(target).parents):   # readable parents (bwrap makes them 0700)
+                if parent not in made and not str(parent).startswith(("/usr", "/tmp", "/proc", "/dev")):
+                    args.extend(["--perms", "0755", "--dir", str(parent)])
+                    made.add(parent)
+            args.extend(["--ro-bind", str(source), target])
+            made.add(Path(target))
+
+        for top in ("/usr", "/bin", "/lib", "/lib64", "/sbin", "/lib32", "/libx32"):
+            p = Path(top)
+            if p.is_symlink():
+                args += ["--symlink", os.readlink(p), top]
+            elif p.is_dir():
+                bind(p, top)
+        for etc in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/alternatives", "/etc/localtime"):
+            if os.path.exists(etc):
+                bind(Path(etc), etc)
+        roots = _python_roots()
+        for python_root in roots:
+            if not str(python_root).startswith(("/usr/", "/bin/", "/lib")):
+                bind(python_root, str(python_root))
+        for hidden in _installed_course_dirs():   # the real package, where an installed copy lies
+            if any(r == hidden or r in hidden.parents for r in roots + [Path("/usr")]):
+                args += ["--tmpfs", str(hidden), "--remount-ro", str(hidden)]
+        if package is not None:
+            bind(package, "/opt/course")
+        self.argv = args + ["--"] + drop + _limits_prefix(limits, enforce_nproc=privileged) + command
+        self.env = {"PATH": "/usr/bin:/bin"}
+
+
+def sandbox_env() -> dict:
+    """The whole environment of graded code."""
+    return {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "TMPDIR": "/tmp",
+            "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONHASHSEED": "0",
+            "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1", "JAX_PLATFORMS": "cpu", "COURSE_FAST": "1",
+            "NBGRADER_EXECUTION": "autograde", "TQDM_DISABLE": "1"}
+
+
+class _Slot:
+    """A per-machine unique number for a running sandbox (its user id when the grader is root)."""
+
+    def __init__(self):
+        self.number, self._fd = None, None
+        if os.geteuid() != 0:
+            return
+        base = Path(tempfile.gettempdir()) / "course-grader-slots"
+        base.mkdir(mode=0o700, exist_ok=True)
+        for n in range(SLOTS):
+            fd = os.open(base / f"{n}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            self.number, self._fd = n, fd
+            return
+        raise SandboxError("no free sandbox slot (more than 512 sandboxes at once on this machine)")
+
+    def release(self):
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _limits_prefix(limits: Limits, enforce_nproc: bool) -> list:
+    """prlimit(1) in front of the command: limits without preexec_fn (safe in threaded workers)."""
+    exe = shutil.which("prlimit")
+    if exe is None:
+        return []
+    cpu = int(limits.timeout) + 1
+    args = [exe, f"--as={limits.memory_mb * 2**20}", f"--cpu={cpu}:{cpu + 1}",
+            f"--fsize={limits.file_mb * 2**20}", "--core=0", "--nofile=256"]
+    if enforce_nproc:
+        args.append(f"--nproc={limits.processes}")
+    return args + ["--"]
+
+
+def _fallback_limits(limits: Limits):
+    """Where prlimit(1) is missing (macOS): resource limits set in the child before exec."""
+    import resource
+
+    def apply():
+        cpu = int(limits.timeout) + 1
+        for name, value in (("RLIMIT_AS", limits.memory_mb * 2**20), ("RLIMIT_CPU", cpu),
+                            ("RLIMIT_FSIZE", limits.file_mb * 2**20), ("RLIMIT_CORE", 0)):
+            if hasattr(resource, name):
+                try:
+                    resource.setrlimit(getattr(resource, name), (value, value))
+                except (ValueError, OSError):
+                    pass
+    return apply
+
+
+# --- running one child -------------------------------------------------------------------------------
+
+def run_child(job: dict, limits: Limits, withheld: dict) -> dict:
+    """Run the harness on ``job`` in a sandbox -> its decoded, size-checked JSON result.
+
+    Raises SandboxError (one line, for the student's feedback) when there is no usable result.
+    """
+    package = redacted_package(withheld)
+    slot = _Slot()
+    try:
+        if bwrap_available():
+            launch = _Launch(shutil.which("bwrap"), [sys.executable, "-I", "/opt/course/_harness.py"],
+                             limits, slot.number, package)
+            command = launch.argv
+            job = {**job, "package_dir": "/opt/course"}
+            kwargs = dict(env=launch.env, cwd="/")
+        else:
+            warn_once()
+            prefix = _limits_prefix(limits, enforce_nproc=False)
+            command = prefix + [sys.executable, "-I", str(package / "_harness.py")]
+            job = {**job, "package_dir": str(package)}
+            scratch = tempfile.mkdtemp(prefix="course-grader-job-")
+            env = {**sandbox_env(), "HOME": scratch, "TMPDIR": scratch,
+                   "MPLCONFIGDIR": os.path.join(scratch, "matplotlib")}
+            kwargs = dict(env=env, cwd=scratch, preexec_fn=None if prefix else _fallback_limits(limits))
+        payload = json.dumps({**job, "earlier_cell_seconds": limits.earlier_cell_seconds}).encode()
+        out, err, returncode, reason = _communicate(command, payload, limits, kwargs)
+    finally:
+        slot.release()
+        if "scratch" in locals():
+            shutil.rmtree(scratch, ignore_errors=True)
+    if reason:
+        raise SandboxError(reason)
+    if not out:
+        last = err.decode("utf-8", errors="replace").strip().splitlines()[-1:] or [f"exit status {returncode}"]
+        raise SandboxError(f"the grading process died ({_clean(last[0])[:200]})")
+    try:
+        result = json.loads(out.decode("utf-8", errors="replace"))
+    except ValueError:
+        raise SandboxError("the grading process returned a malformed result") from None
+    if not isinstance(result, dict):
+        raise SandboxError("the grading process returned a malformed result")
+    return result
+
+
+def _clean(text: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
+def _communicate(command, payload: bytes, limits: Limits, kwargs):
+    """Start, feed and read the child within the limits -> (stdout, stderr, returncode, reason)."""
+    deadline = time.monotonic() + limits.timeout
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True, close_fds=True, **kwargs)
+    out, err = bytearray(), bytearray()
+    reason = None
+    sel = selectors.DefaultSelector()
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        os.set_blocking(stream.fileno(), False)
+    sel.register(proc.stdin, selectors.EVENT_WRITE)
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    sel.register(proc.stderr, selectors.EVENT_READ)
+    view, exited_at = memoryview(payload), None
+    try:
+        while sel.get_map():
+            now = time.monotonic()
+            if now > deadline:
+                reason = f"took longer than {limits.timeout:g} s (an endless loop?)"
+                break
+            if proc.poll() is not None:
+                exited_at = exited_at or now
+                if now - exited_at > 0.5:   # descendants holding the pipes do not hold the grader
+                    break
+            for key, _ in sel.select(timeout=0.1):
+                stream = key.fileobj
+                if stream is proc.stdin:
+                    try:
+                        written = os.write(stream.fileno(), view[:65536])
+                    except (BrokenPipeError, OSError):
+                        written = len(view)
+                    view = view[written:]
+                    if not view:
+                        sel.unregister(stream)
+                        stream.close()
+                    continue
+                try:
+                    chunk = os.read(stream.fileno(), 65536)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    sel.unregister(stream)
+                    continue
+                if stream is proc.stdout:
+                    if len(out) + len(chunk) > limits.output_bytes:
+                        reason = f"returned more than {limits.output_mb:g} MB of results"
+                        break
+                    out += chunk
+                elif len(err) < STDERR_BYTES:
+                    err += chunk[:STDERR_BYTES - len(err)]
+            if reason:
+                break
+    finally:
+        sel.close()
+        _kill(proc)
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
+    if reason is None and proc.returncode not in (0, None):
+        if proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL) and not out:
+            reason = f"ran out of CPU time ({limits.timeout:g} s) or memory ({limits.memory_mb} MB)"
+    return bytes(out), bytes(err), proc.returncode, reason
+
+
+def _kill(proc) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
