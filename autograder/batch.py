@@ -90,9 +90,10 @@ class Journal:
         self._file.close()
 
 
-def notebook_key(path: Path, assignment: str | None, version: str) -> str:
-    digest = hashlib.sha256(path.read_bytes() if path.is_file() and not path.is_symlink() else b"")
-    digest.update(f"|{assignment}|{version}".encode())
+def notebook_key(path: Path, root: Path, assignment: str | None, version: str) -> str:
+    """The notebook's place, its content, the assignment it is graded as and the grader's version."""
+    digest = hashlib.sha256(f"{path.relative_to(root)}|{assignment}|{version}|".encode())
+    digest.update(path.read_bytes() if path.is_file() and not path.is_symlink() else b"")
     return digest.hexdigest()
 
 
@@ -124,7 +125,7 @@ def grade_all(root, out, assignment: str | None = None, limits: Limits | None = 
     entries = []
     try:
         for path in find_notebooks(root):
-            key = notebook_key(path, assignment, version)
+            key = notebook_key(path, root, assignment, version)
             entry = None if regrade else journal.entries.get(key)
             if entry is None:
                 entry = {"key": key, **grade_one(path, root, assignment, limits)}

@@ -96,21 +96,23 @@ def resolve_assignment(path, assignment: str | None = None) -> str:
 
 
 def check_content(nb, assignment: str) -> None:
-    """Raise UngradableError unless the notebook's content belongs to ``assignment``."""
+    """Raise UngradableError unless the notebook's answer cells belong to ``assignment`` (the cells'
+    exercise tags, or the definitions where tags were lost; the notebook's own claim counts only
+    against it)."""
     tutorial = ASSIGNMENTS[assignment]
+    ids = {_course(c.get("metadata", {})).get("exercise") for c in nb["cells"]}
+    ids = {i for i in ids if isinstance(i, str)}
+    if any(e.id in ids or _defines(nb, e) for e in exercises_of(tutorial)):
+        return
+    others = sorted({EXERCISES[i].tutorial for i in ids if i in EXERCISES})
     claimed = _course(nb.get("metadata", {})).get("tutorial")
+    if others:
+        raise UngradableError(f"this notebook is not {assignment}: its answer cells belong to "
+                              f"{', '.join(others)}")
     if isinstance(claimed, str) and claimed != tutorial:
         raise UngradableError(f"this notebook is not {assignment}: its metadata says it is tutorial "
                               f"{_printable(claimed)[:40]!r}")
-    ids = {_course(c.get("metadata", {})).get("exercise") for c in nb["cells"]}
-    ids = {i for i in ids if isinstance(i, str)}
-    others = {i.split(".")[0] for i in ids if i in EXERCISES and EXERCISES[i].tutorial != tutorial}
-    own = [e for e in exercises_of(tutorial) if e.id in ids or _defines(nb, e)]
-    if others and not any(e.id in ids for e in exercises_of(tutorial)):
-        raise UngradableError(f"this notebook is not {assignment}: its answer cells belong to "
-                              f"{', '.join(sorted(others))}")
-    if not own:
-        raise UngradableError(f"this notebook is not {assignment}: it has none of its exercises")
+    raise UngradableError(f"this notebook is not {assignment}: it has none of its exercises")
 
 
 def _defines(nb, exercise: Exercise) -> bool:

@@ -162,7 +162,7 @@ def test_one_broken_exercise_does_not_cost_the_others(tmp_path):
             "def weight_perturbation_gradient(params, x, y, perturbations, sigma, activation='sigmoid'):\n"
             "    while True:\n        pass\n",
         "perturbation.node_perturbation":
-            "import autograder.core\nautograder.core.compare = lambda *a, **k: (True, '')\n"
+            "import course_utils.mlp\ncourse_utils.mlp.per_example_loss = lambda *a, **k: 0.0\n"
             "def node_perturbation_gradient(params, x, y, node_noise, sigma, activation='sigmoid'):\n"
             "    return {}\n",
     })
