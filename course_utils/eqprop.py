@@ -42,7 +42,8 @@ def energy(params, x, h, y):
 
     Arguments:
         params: {"W1": (H, D), "b1": (H,), "W2": (C, H), "b2": (C,)}.
-        x: (N, D) clamped input. h: (N, H), y: (N, C) states (any real values).
+        x: (N, D) clamped input. h: (N, H), y: (N, C) states. Any real values: rho applies to the
+        input as to every unit.
     Returns:
         (N,): E_n = 1/2 (||h_n||^2 + ||y_n||^2) - rho(h_n) . (W1 rho(x_n) + b1) - rho(y_n) . (W2 rho(h_n) + b2).
         The squared term is on the state s, not on rho(s).
@@ -77,8 +78,9 @@ def relaxation_step(params, x, h, y, target, beta, epsilon):
     """Exercise eqprop.relaxation_step: one projected gradient-descent step on F = E + beta C.
 
     Arguments:
-        params, x, h, y: as in energy. target: (N, C) one-hot. beta: the nudging strength
-        (0 in the free phase). epsilon: the step size.
+        params, x, h, y: as in energy (h, y in [0, 1]; rho'(s) is 1 on the closed interval).
+        target: (N, C) one-hot, or None in the free phase (beta = 0, when the cost is not used).
+        beta: the nudging strength (0 in the free phase). epsilon: the step size.
     Returns:
         (h_new, y_new): clip(s - epsilon dF/ds, 0, 1) for s = h and s = y, both computed from the
         current (h, y) (a simultaneous update).
@@ -98,7 +100,7 @@ def eqprop_gradient(x, free, nudged, beta):
     """Exercise eqprop.eqprop_update: the EqProp estimate of dL/dtheta from the two fixed points.
 
     Arguments:
-        x: (N, D) input. free: (h0 (N, H), y0 (N, C)), the free fixed point.
+        x: (N, D) input (any real values: use rho(x)). free: (h0 (N, H), y0 (N, C)), the free fixed point.
         nudged: (hb, yb), the nudged fixed point. beta: the (signed) nudging strength used.
         (The states need not lie in [0, 1]: apply rho to them.)
     Returns:

@@ -11,35 +11,41 @@ from ..core import Exercise, Fixture, Mistake, variant
 SHAPES = [(6, 4, 3, 5, 0), (5, 7, 2, 1, 1), (8, 3, 4, 6, 2)]   # D, H, C, N, seed
 
 
-def _problem(D, H, C, N, seed, low=-0.5, high=1.5):
+def _problem(D, H, C, N, seed, low=-0.5, high=1.5, x_low=0.0):
     rng = np.random.default_rng(3000 + seed)
     params = ref.init_eqprop(rng, (D, H, C))
     params = {k: v + 0.2 * rng.standard_normal(v.shape) for k, v in params.items()}
-    x = rng.uniform(0, 1, (N, D))
+    x = rng.uniform(x_low, 1, (N, D))
     h, y = rng.uniform(low, high, (N, H)), rng.uniform(low, high, (N, C))
     t = np.eye(C)[rng.integers(0, C, N)]
     return rng, params, x, h, y, t
 
 
 def _energy_fixtures():
-    # states outside [0, 1] too, so that the squared term on s and on rho(s) differ
-    return [Fixture(f"D={D}, H={H}, C={C}, N={N}", dict(params=p, x=x, h=h, y=y))
-            for D, H, C, N, seed in SHAPES for _, p, x, h, y, _ in [_problem(D, H, C, N, seed)]]
+    # states and inputs outside [0, 1] too, so that the squared term on s and on rho(s) differ, and
+    # so that rho(x) and x differ (the contract allows any real values)
+    return [Fixture(f"D={D}, H={H}, C={C}, N={N}{', x outside [0, 1]' if seed else ''}",
+                    dict(params=p, x=x, h=h, y=y))
+            for D, H, C, N, seed in SHAPES for _, p, x, h, y, _ in [_problem(D, H, C, N, seed, x_low=-0.5 * seed)]]
 
 
 def _relax_fixtures():
     fixtures = []
     for (D, H, C, N, seed), beta, eps in zip(SHAPES + [(4, 5, 3, 3, 3)], (0.0, 0.5, -1.0, 1.0), (0.5, 0.2, 0.5, 0.9)):
         _, p, x, h, y, t = _problem(D, H, C, N, seed, low=0.0, high=1.0)
-        fixtures.append(Fixture(f"D={D}, H={H}, C={C}, N={N}, beta={beta}, epsilon={eps}",
-                                dict(params=p, x=x, h=h, y=y, target=t, beta=beta, epsilon=eps)))
+        # states exactly on the walls, as clipping leaves them after one step: rho' is 1 on [0, 1]
+        h[:, 0], h[-1, -1], y[0, :] = 0.0, 1.0, np.where(np.arange(C) % 2, 1.0, 0.0)
+        fixtures.append(Fixture(f"D={D}, H={H}, C={C}, N={N}, beta={beta}, epsilon={eps}"
+                                + (", target=None" if beta == 0.0 else ""),
+                                dict(params=p, x=x, h=h, y=y, target=None if beta == 0.0 else t, beta=beta,
+                                     epsilon=eps)))
     return fixtures
 
 
 def _update_fixtures():
     fixtures = []
     for (D, H, C, N, seed), beta in zip(SHAPES, (1.0, -0.5, 0.1)):
-        rng, _, x, h0, y0, _ = _problem(D, H, C, N, seed)
+        rng, _, x, h0, y0, _ = _problem(D, H, C, N, seed, x_low=-0.5 * seed)
         hb, yb = h0 + 0.3 * rng.standard_normal(h0.shape), y0 + 0.3 * rng.standard_normal(y0.shape)
         fixtures.append(Fixture(f"D={D}, H={H}, C={C}, N={N}, beta={beta}",
                                 dict(x=x, free=(h0, y0), nudged=(hb, yb), beta=beta)))
@@ -95,8 +101,8 @@ WITHHELD = {
 
 # --- known wrong variants ----------------------------------------------------------------------
 
-def _energy_variant(params, x, h, y, *, squared_rho=False, bias=True, half=True, sign=1.0):
-    rx, rh, ry = ref.rho(x), ref.rho(h), ref.rho(y)
+def _energy_variant(params, x, h, y, *, squared_rho=False, bias=True, half=True, sign=1.0, rho_x=True):
+    rx, rh, ry = (ref.rho(x) if rho_x else x), ref.rho(h), ref.rho(y)
     hs, ys = (rh, ry) if squared_rho else (h, y)
     squares = (0.5 if half else 1.0) * (np.sum(hs**2, 1) + np.sum(ys**2, 1))
     b1, b2 = (params["b1"], params["b2"]) if bias else (0.0, 0.0)
@@ -105,8 +111,13 @@ def _energy_variant(params, x, h, y, *, squared_rho=False, bias=True, half=True,
 
 
 def _relax_variant(params, x, h, y, target, beta, epsilon, *, clip=True, ascent=False, nudge_sign=1.0,
-                   sequential=False):
+                   sequential=False, open_interval=False):
     dh, dy = ref.state_gradients(params, x, h, y, target, 0.0)
+    if open_interval:   # rho' = 1 only strictly inside (0, 1)
+        inside = lambda s: ((s > 0) & (s < 1)).astype(float)
+        rx, rh, ry = ref.rho(x), ref.rho(h), ref.rho(y)
+        dh = h - inside(h) * (rx @ params["W1"].T + params["b1"] + ry @ params["W2"])
+        dy = y - inside(y) * (rh @ params["W2"].T + params["b2"])
     if sequential:  # h first, then y's gradient from the NEW h
         h = np.clip(h - epsilon * dh, 0, 1)
         dh = np.zeros_like(h)
@@ -118,11 +129,12 @@ def _relax_variant(params, x, h, y, target, beta, epsilon, *, clip=True, ascent=
     return (np.clip(h_new, 0, 1), np.clip(y_new, 0, 1)) if clip else (h_new, y_new)
 
 
-def _update_variant(x, free, nudged, beta, *, use_rho=True, inverse_beta=True, reduce="mean", sign=1.0):
+def _update_variant(x, free, nudged, beta, *, use_rho=True, inverse_beta=True, reduce="mean", sign=1.0,
+                    rho_x=True, abs_beta=False):
     f = ref.rho if use_rho else (lambda s: s)
     n = x.shape[0] if reduce == "mean" else 1
-    scale = sign / (beta if inverse_beta else 1.0)
-    rx = ref.rho(x)
+    scale = sign / ((abs(beta) if abs_beta else beta) if inverse_beta else 1.0)
+    rx = ref.rho(x) if rho_x else x
     (h0, y0), (hb, yb) = (f(free[0]), f(free[1])), (f(nudged[0]), f(nudged[1]))
     return {"W1": -scale * ((hb - h0).T @ rx) / n, "b1": -scale * np.sum(hb - h0, 0) / n,
             "W2": -scale * (yb.T @ hb - y0.T @ h0) / n, "b2": -scale * np.sum(yb - y0, 0) / n}
@@ -139,6 +151,8 @@ EXERCISES = (
             Mistake("wrong sign of the interaction", "the coupling terms LOWER the energy: "
                     "E = 1/2 ||s||^2 - ...", variant(_energy_variant, sign=-1.0)),
             Mistake("missing 1/2", "the squared term is 1/2 (||h||^2 + ||y||^2)", variant(_energy_variant, half=False)),
+            Mistake("rho(x) missing", "the input enters through rho too: W1 rho(x), not W1 x (they differ "
+                    "outside [0, 1])", variant(_energy_variant, rho_x=False)),
         ),
     ),
     Exercise(
@@ -152,6 +166,8 @@ EXERCISES = (
                     variant(_relax_variant, nudge_sign=-1.0)),
             Mistake("sequential update", "compute both gradients from the current (h, y) before changing "
                     "either: y's step must not use the new h", variant(_relax_variant, sequential=True)),
+            Mistake("rho' zero on the walls", "rho'(s) is 1 on the closed interval [0, 1]: a state clipped "
+                    "to exactly 0 or 1 still feels its drive", variant(_relax_variant, open_interval=True)),
         ),
     ),
     Exercise(
@@ -165,6 +181,10 @@ EXERCISES = (
             Mistake("rho on the wrong quantity", "the update uses rho(s), not the raw states",
                     variant(_update_variant, use_rho=False)),
             Mistake("sum instead of mean", "average over the N examples of the batch", variant(_update_variant, reduce="sum")),
+            Mistake("rho(x) missing", "the W1 term pairs rho(h) with rho(x), not with x",
+                    variant(_update_variant, rho_x=False)),
+            Mistake("divided by |beta|", "divide by beta itself: with beta < 0 the nudged phase pushes the "
+                    "other way and the sign of the difference flips with it", variant(_update_variant, abs_beta=True)),
         ),
     ),
     Exercise(

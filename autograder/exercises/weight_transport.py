@@ -154,8 +154,10 @@ def _kp_variant(params, feedback, grads, learning_rate, decay, *, transpose=True
     return new_params, new_feedback
 
 
-def _cos_variant(a, b, *, one_norm=False, squared=False):
+def _cos_variant(a, b, *, one_norm=False, squared=False, absolute=False):
     a, b = np.ravel(a), np.ravel(b)
+    if absolute:
+        return float(abs(a @ b) / (np.linalg.norm(a) * np.linalg.norm(b)))
     if one_norm:
         return float(a @ b / np.linalg.norm(a))
     if squared:
@@ -257,6 +259,8 @@ EXERCISES = (
                     variant(_cos_variant, one_norm=True)),
             Mistake("squared norms", "divide by ||a|| ||b|| (square roots of the sums of squares)",
                     variant(_cos_variant, squared=True)),
+            Mistake("absolute value", "keep the sign: a cosine of -1 means opposite directions, which is "
+                    "what a learning rule must not produce", variant(_cos_variant, absolute=True)),
         ),
     ),
 )
