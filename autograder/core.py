@@ -178,15 +178,19 @@ def _diagnose(exercise, fixtures, expected, answers, failing: int) -> str:
             except Exception:
                 outs.append(None)
         wrongs.append(outs)
+    available = [i for i, a in enumerate(answers) if a.outputs is not None]   # (a later fixture may crash)
+
     def explains(outs, indices):
         return (outs[failing] is not None
                 and not _matches(expected[failing], outs[failing], *tols[failing])
                 and all(outs[i] is not None and _matches(outs[i], answers[i].outputs, *tols[i]) for i in indices))
-    for indices in (range(len(fixtures)), [failing]):
+    for indices in (available, [failing]):
         for mistake, outs in zip(exercise.mistakes, wrongs):
             if explains(outs, indices):
                 return f"{mistake.name}: {mistake.feedback}"
-    return _generic_diagnosis(exercise, fixtures, expected, answers, tols) or "does not match the reference"
+    pick = lambda items: [items[i] for i in available]
+    return (_generic_diagnosis(exercise, pick(fixtures), pick(expected), pick(answers), pick(tols))
+            or "does not match the reference")
 
 
 def _generic_diagnosis(exercise, fixtures, expected, answers, tols) -> str | None:
