@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9]*))
 
-.PHONY: run test lab notebooks benchmark clean help system-deps student-edition
+.PHONY: run test lab notebooks benchmark clean help system-deps student-edition release grade autograde
 
 help:
 	@echo "make run        train every registered rule on the offline digits and compare them"
@@ -14,6 +14,9 @@ help:
 	@echo "make notebooks  regenerate the student notebooks/ from solutions/"
 	@echo "make benchmark  time every rule, NumPy reference vs JAX"
 	@echo "make student-edition  a wheel of the course package without the exercises' answers"
+	@echo "make release    (instructors) = make notebooks"
+	@echo "make grade SUBMISSIONS=submitted OUT=grades.csv   grade every notebook below a folder"
+	@echo "make autograde ASSIGNMENT=01_perturbation          nbgrader autograde, through the sandbox"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +28,11 @@ $(VENV)/.run-deps: pyproject.toml | $(PY)
 
 $(VENV)/.dev-deps: pyproject.toml | $(PY)
 	$(PIP) install -e ".[dev]"
-	@touch $@ $(VENV)/.run-deps
+	@touch $@ $(VENV)/.run-deps $(VENV)/.grading-deps
+
+$(VENV)/.grading-deps: pyproject.toml | $(PY)
+	$(PIP) install -e ".[grading,jax]"
+	@touch $@
 
 run: $(VENV)/.run-deps
 	$(PY) -m course_utils.compare
@@ -44,8 +51,20 @@ test: $(VENV)/.dev-deps system-deps
 lab: $(VENV)/.dev-deps
 	$(VENV)/bin/jupyter lab notebooks/
 
-notebooks: $(VENV)/.dev-deps
+notebooks: $(VENV)/.grading-deps
 	$(PY) -m autograder release
+
+# Instructors (no virtual environment to activate): release, grade a folder of submissions, nbgrader.
+SUBMISSIONS ?= submitted
+OUT         ?= grades.csv
+release: notebooks
+
+grade: $(VENV)/.grading-deps system-deps
+	$(PY) -m autograder grade-all $(SUBMISSIONS) --out $(OUT) $(GRADE_FLAGS)
+
+autograde: $(VENV)/.grading-deps system-deps
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make autograde ASSIGNMENT=01_perturbation"; exit 2; }
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m nbgrader autograde $(ASSIGNMENT) $(NBGRADER_FLAGS)
 
 benchmark: $(VENV)/.run-deps
 	$(PY) benchmarks/bench_rules.py
