@@ -1,7 +1,9 @@
 """Command line: grade notebooks, export grades, release the student notebooks.
 
     python -m autograder grade NOTEBOOK.ipynb [--assignment NAME] [--json] [limits]
-    python -m autograder grade-all DIR --out grades.csv [--assignment NAME] [--regrade] [limits]
+    python -m autograder grade-all DIR --out grades.csv [--assignment NAME] [--regrade]
+                                   [--workers N | --scheduler ADDRESS] [limits]
+    python -m autograder export --out grades.csv       (the grades from the journal, at any time)
     python -m autograder release [ASSIGNMENT ...]      (notebooks/ from solutions/, via nbgrader)
     python -m autograder student-edition OUT_DIR       (a wheel of the course package without answers)
     python -m autograder list                          (every exercise id and its points)
@@ -53,11 +55,24 @@ def cmd_grade_all(args) -> int:
     from .batch import OutputPathError, grade_all
     try:
         entries = grade_all(args.directory, args.out, assignment=args.assignment, limits=_limits(args),
-                            regrade=args.regrade)
+                            regrade=args.regrade, workers=args.workers, scheduler=args.scheduler)
     except OutputPathError as err:
         print(f"cannot grade: {err}", file=sys.stderr)
         return 1
-    print(f"wrote {args.out}: {len(entries)} notebook(s); {sandbox.describe()}")
+    print(f"graded {len(entries)} notebook(s); {sandbox.describe()}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .batch import OutputPathError, export, journal_path
+    from pathlib import Path
+    try:
+        written = export(args.journal or journal_path(Path(args.out)), args.out)
+    except OutputPathError as err:
+        print(f"cannot export: {err}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"wrote {path}")
     return 0
 
 
@@ -101,8 +116,14 @@ def main(argv=None) -> int:
     p.add_argument("directory")
     p.add_argument("--out", default="grades.csv")
     p.add_argument("--regrade", action="store_true", help="grade again what the journal already has")
+    p.add_argument("--workers", type=int, help="Dask workers on this machine (default: one per core)")
+    p.add_argument("--scheduler", help="address of an existing Dask scheduler (tcp://host:port)")
     limits(p)
     p.set_defaults(run=cmd_grade_all)
+    p = sub.add_parser("export", help="write the grades (CSV per assignment, JSON) from the journal")
+    p.add_argument("--out", default="grades.csv")
+    p.add_argument("--journal", help="default: <out>.journal.jsonl")
+    p.set_defaults(run=cmd_export)
     p = sub.add_parser("student-edition", help="build the course package for students, without answers")
     p.add_argument("out_dir")
     p.set_defaults(run=cmd_student_edition)

@@ -10,11 +10,18 @@ only claim outputs, and only correct outputs earn marks.
 The same helpers (``normalise``, ``call_safely``, the array codec) serve the in-kernel checks through
 ``autograder.core``, so both doors coerce and compare answers in exactly one way.
 
-Protocol (one JSON object each way):
-    stdin  <- {"package_dir", "function_name", "cells": [{"source", "exercise"}...], "fixtures": [...]}
-              the last cell is the answer cell being graded; earlier cells run first, in notebook order.
-    stdout -> {"error": str | None, "fixtures": [{"error": str | None, "float32": bool,
-               "arrays": {path: encoded array}}]}
+Protocol:
+    stdin  <- {"package_dir", "output_bytes", "exercises": [{"function_name", "timeout",
+               "earlier_cell_seconds", "cells": [{"source"}...], "fixtures": [...]}, ...]}
+              in each exercise the last cell is the answer cell being graded; earlier cells run first,
+              in notebook order.
+    stdout -> one frame per exercise: b"<index> <length>\\n" + JSON {"error": str | None, "fixtures":
+              [{"error": str | None, "float32": bool, "arrays": {path: encoded array}}]}, or
+              {"sandbox_error": str} when the exercise's child timed out, died or said too much.
+
+The harness imports what graded code usually needs once (PRELOAD), then forks one child per
+exercise: each exercise starts warm and from the same clean state, in its own process group, with
+its own CPU and wall-clock limits.
 """
 from __future__ import annotations
 
@@ -226,7 +233,7 @@ def run(job: dict) -> dict:
     for i, cell in enumerate(earlier):
         before = _course_state()
         try:  # an earlier cell that fails or loops costs only its own exercise
-            signal.setitimer(signal.ITIMER_REAL, job.get("earlier_cell_seconds", 10.0))
+            signal.setitimer(signal.ITIMER_REAL, job["earlier_cell_seconds"])
             exec(compile(cell["source"], f"<cell {i + 1}>", "exec"), namespace)
         except BaseException:
             pass
@@ -255,21 +262,114 @@ def run(job: dict) -> dict:
     return {"error": None, "fixtures": fixtures}
 
 
+# What graded code usually imports, loaded once before the first exercise so that each exercise's
+# fork starts warm (student code has not run yet when these are imported).
+PRELOAD = ("numpy", "matplotlib", "matplotlib.pyplot", "tqdm.auto", "course_utils.config",
+           "course_utils.data", "course_utils.metrics", "course_utils.mlp", "course_utils.perturbation",
+           "course_utils.weight_transport", "course_utils.eqprop", "course_utils.forward_forward",
+           "course_utils.plotting", "course_utils.training", "course_utils.widgets", "autograder")
+
+
+def _preload() -> None:
+    import importlib
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except BaseException:
+            pass
+
+
+def _in_child(exercise: dict, write_fd: int) -> None:
+    """The forked child: its own process group and CPU limit, one exercise, the result to write_fd."""
+    try:
+        os.setpgid(0, 0)
+        import resource
+        cpu = int(exercise["timeout"]) + 1
+        soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        if hard == resource.RLIM_INFINITY or hard > cpu:
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        exercise["fixtures"] = [decode(f) for f in exercise["fixtures"]]
+        result = run(exercise)
+    except BaseException as err:  # noqa: BLE001
+        result = {"error": f"grading stopped: {type(err).__name__}: {err}"[:300]}
+    data = json.dumps(result).encode()
+    view = memoryview(data)
+    while view:
+        view = view[os.write(write_fd, view):]
+    os._exit(0)
+
+
+def _run_forked(exercise: dict, max_bytes: int) -> bytes:
+    """One exercise in a forked child, within its time and output limits -> the result as JSON bytes.
+
+    The child's process group is killed afterwards; a descendant that keeps the pipe open does not
+    hold the grading (the wait ends when the child itself has exited)."""
+    import select
+    import time
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        _in_child(exercise, write_fd)
+    os.close(write_fd)
+    deadline = time.monotonic() + exercise["timeout"]
+    data, reason, status, exited_at = bytearray(), None, None, None
+    while True:
+        now = time.monotonic()
+        if now > deadline:
+            reason = f"took longer than {exercise['timeout']:g} s (an endless loop?)"
+            break
+        if status is None:
+            done, code = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status, exited_at = code, now
+        if exited_at is not None and now - exited_at > 0.2:
+            break
+        ready, _, _ = select.select([read_fd], [], [], 0.05)
+        if ready:
+            chunk = os.read(read_fd, 65536)
+            if not chunk:
+                if status is not None:
+                    break
+                continue
+            data += chunk
+            if len(data) > max_bytes:
+                reason = f"returned more than {max_bytes / 1e6:g} MB of results"
+                break
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    if status is None:
+        _, status = os.waitpid(pid, 0)
+    os.close(read_fd)
+    if reason is None and not data:
+        if os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL):
+            reason = f"ran out of CPU time ({exercise['timeout']:g} s) or memory"
+        else:
+            reason = "the grading process died" + (f" (signal {os.WTERMSIG(status)})" if os.WIFSIGNALED(status) else "")
+    if reason is not None:
+        return json.dumps({"sandbox_error": reason}).encode()
+    return bytes(data)
+
+
 def main() -> None:
-    # The result channel is the original stdout; the student's prints go nowhere.
-    channel = os.fdopen(os.dup(1), "w")
+    """Grade a batch of exercises (one notebook's, as a rule): preload, then one fork per exercise.
+
+    Frames on the original stdout: b"<index> <length>\\n" followed by that exercise's JSON result."""
+    channel = os.dup(1)
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
+    os.dup2(devnull, 1)       # the student's prints go nowhere
     sys.stdout = open(1, "w", closefd=False)
     job = json.loads(sys.stdin.buffer.read())
     sys.path.insert(0, job["package_dir"])
-    job["fixtures"] = [decode(f) for f in job["fixtures"]]
-    try:
-        result = run(job)
-    except BaseException as err:  # noqa: BLE001 - report, never die silently
-        result = {"error": f"grading stopped: {type(err).__name__}: {err}"[:300]}
-    channel.write(json.dumps(result))
-    channel.flush()
+    _preload()
+    for index, exercise in enumerate(job["exercises"]):
+        data = _run_forked(exercise, job["output_bytes"])
+        frame = f"{index} {len(data)}\n".encode() + data
+        view = memoryview(frame)
+        while view:
+            view = view[os.write(channel, view):]
     os._exit(0)   # no atexit handlers or threads of the student's may hold the exit
 
 

@@ -1,24 +1,34 @@
-"""Grading many notebooks: discovery, a journal that keeps every result as soon as it exists, and
-the grade export, written atomically.
+"""Grading a course: many notebooks on Dask, a journal that keeps every result the moment it exists,
+and grade exports written atomically.
 
-- The journal (``<out>.journal.jsonl``) gets one line per graded notebook, flushed and synced before
-  the next notebook starts, keyed by the notebook's content, its assignment and the grader's version:
-  a crash or a kill loses nothing already graded, and a rerun grades only what is new or changed.
-- One notebook that cannot be graded, or that breaks the grader, is one error row; the batch goes on.
-- ``--out`` is checked before any grading starts (not a directory, not a symbolic link, a folder that
-  exists), and the CSV is written to a temporary file in that folder and renamed over it.
+- **Scheduling**: every notebook is one task on Dask distributed: a ``LocalCluster`` of one worker per
+  core by default (``workers=``), or an existing cluster (``scheduler=`` its address), through the same
+  code. Workers stay warm (the grader imported, the redacted package built once); each notebook is
+  graded in sandboxes on the worker that runs it, from the notebook's bytes, which this process sends:
+  workers need no shared file system and never see the submissions folder.
+- **Journal** (``<out>.journal.jsonl``): one line per graded notebook, flushed and synced as it
+  arrives, keyed by the notebook's path, content, assignment and the grader's version. A crash or a
+  ``kill -9`` loses nothing already graded; a rerun grades only what is new or changed (``regrade``
+  grades everything again); ``export`` writes the grades from the journal at any time.
+- **Failures**: a notebook that cannot be graded, or whose task fails, is one error row; the batch
+  goes on. ``out`` is checked before any grading starts (not a directory, not a symbolic link, a
+  folder that exists), and every file is written to a temporary name and renamed over the target.
+- **Exports**: one CSV per assignment (``out`` itself when there is one assignment, else
+  ``<stem>-<assignment>.csv``), and ``<stem>.json`` with every report; numbers as ``%g``.
 """
 from __future__ import annotations
 
+import collections
 import csv
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
 
-from .notebook_grading import UngradableError, grade_nb, read_notebook, resolve_assignment
+from .notebook_grading import MAX_NOTEBOOK_BYTES, UngradableError, grade_nb, parse_notebook, resolve_assignment
 from .sandbox import Limits
 
 
@@ -65,20 +75,20 @@ def find_notebooks(root: Path) -> list[Path]:
 class Journal:
     """Append-only JSON lines; the last line for a key wins. A torn last line is ignored."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path, write: bool = True):
+        self.path = Path(path)
         self.entries: dict[str, dict] = {}
-        if path.is_symlink():
-            raise OutputPathError(f"{path} is a symbolic link")
-        if path.exists():
-            with open(path, encoding="utf-8", errors="replace") as f:
+        if self.path.is_symlink():
+            raise OutputPathError(f"{self.path} is a symbolic link")
+        if self.path.exists():
+            with open(self.path, encoding="utf-8", errors="replace") as f:
                 for line in f:
                     try:
                         entry = json.loads(line)
                         self.entries[entry["key"]] = entry
                     except (ValueError, KeyError, TypeError):
                         continue
-        self._file = open(path, "a", encoding="utf-8")
+        self._file = open(self.path, "a", encoding="utf-8") if write else None
 
     def record(self, entry: dict) -> None:
         self.entries[entry["key"]] = entry
@@ -86,73 +96,182 @@ class Journal:
         self._file.flush()
         os.fsync(self._file.fileno())
 
+    def latest_per_notebook(self) -> list[dict]:
+        """The last entry of each notebook path, in the order the paths were first graded."""
+        latest = {}
+        for entry in self.entries.values():
+            latest.pop(entry["notebook"], None)
+            latest[entry["notebook"]] = entry
+        return sorted(latest.values(), key=lambda e: e["notebook"])
+
     def close(self):
-        self._file.close()
+        if self._file:
+            self._file.close()
 
 
-def notebook_key(path: Path, root: Path, assignment: str | None, version: str) -> str:
+def journal_path(out: Path) -> Path:
+    return out.with_name(out.name + ".journal.jsonl")
+
+
+def notebook_key(relative: str, data: bytes, assignment: str | None, version: str) -> str:
     """The notebook's place, its content, the assignment it is graded as and the grader's version."""
-    digest = hashlib.sha256(f"{path.relative_to(root)}|{assignment}|{version}|".encode())
-    digest.update(path.read_bytes() if path.is_file() and not path.is_symlink() else b"")
+    digest = hashlib.sha256(f"{relative}|{assignment}|{version}|".encode())
+    digest.update(data)
     return digest.hexdigest()
 
 
-def grade_one(path: Path, root: Path, assignment: str | None, limits: Limits) -> dict:
-    """One notebook -> a journal entry's "report" or "error" (never raises)."""
+def grade_task(relative: str, data: bytes, assignment: str, limits: Limits) -> dict:
+    """A Dask task: one notebook's bytes -> its journal entry body (never raises)."""
+    try:
+        report = grade_nb(parse_notebook(data, relative), assignment, limits, name=relative)
+        return {"notebook": relative, "assignment": assignment, "report": report}
+    except UngradableError as err:
+        return {"notebook": relative, "assignment": assignment, "error": str(err)}
+    except Exception as err:  # a bug of ours: this notebook's row says so, the batch goes on
+        return {"notebook": relative, "assignment": assignment,
+                "error": f"internal grader error: {type(err).__name__}: {err}"[:300]}
+
+
+def _prepare(path: Path, root: Path, assignment: str | None):
+    """-> (relative path, bytes, assignment, error or None), read here, before any task starts."""
     relative = str(path.relative_to(root))
     try:
         if path.is_symlink():
             raise UngradableError("a symbolic link, not a notebook file")
-        nb = read_notebook(path)
+        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+            raise UngradableError(f"larger than {MAX_NOTEBOOK_BYTES // 1_000_000} MB")
+        data = path.read_bytes()
+    except (OSError, UngradableError) as err:
+        return relative, b"", None, str(err)
+    try:
         name = resolve_assignment(path.resolve() if assignment is None else path, assignment)
-        report = grade_nb(nb, name, limits, name=relative)
-        return {"notebook": relative, "report": report}
     except UngradableError as err:
-        return {"notebook": relative, "error": str(err)}
-    except Exception as err:  # a bug of ours: this notebook's row says so, the batch goes on
-        return {"notebook": relative, "error": f"internal grader error: {type(err).__name__}: {err}"[:300]}
+        try:   # "not a notebook" says more than "no assignment" when both hold
+            parse_notebook(data, relative)
+        except UngradableError as parse_error:
+            err = parse_error
+        return relative, data, None, str(err)
+    return relative, data, name, None
+
+
+class _Cluster:
+    """A Dask client: on an existing scheduler, or on a LocalCluster of ``workers`` processes."""
+
+    def __init__(self, workers: int | None, scheduler: str | None):
+        import logging
+
+        from distributed import Client, LocalCluster
+        self.cluster = None
+        if scheduler:
+            self.client = Client(scheduler, timeout="60s")
+        else:
+            self.cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                                        processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+            self.client = Client(self.cluster)
+
+    def __enter__(self):
+        return self.client
+
+    def __exit__(self, *exc):
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
 
 
 def grade_all(root, out, assignment: str | None = None, limits: Limits | None = None,
-              regrade: bool = False, log=sys.stderr) -> list[dict]:
-    """Grade every notebook below root into ``out`` (CSV) -> the rows, in notebook order."""
+              regrade: bool = False, workers: int | None = None, scheduler: str | None = None,
+              log=sys.stderr) -> list[dict]:
+    """Grade every notebook below root; write the grades next to ``out`` -> the entries, by path."""
     root, out = Path(root), check_out_path(out)
     if not root.is_dir():
         raise OutputPathError(f"{root} is not a directory")
     limits = limits or Limits()
     version = grader_version()
-    journal = Journal(out.with_name(out.name + ".journal.jsonl"))
-    entries = []
+    journal = Journal(journal_path(out))
+    entries, todo = {}, []
     try:
         for path in find_notebooks(root):
-            key = notebook_key(path, root, assignment, version)
-            entry = None if regrade else journal.entries.get(key)
-            if entry is None:
-                entry = {"key": key, **grade_one(path, root, assignment, limits)}
-                journal.record(entry)
-                state = "graded"
+            relative, data, name, error = _prepare(path, root, assignment)
+            key = notebook_key(relative, data, name, version)
+            if not regrade and key in journal.entries:
+                entries[relative] = journal.entries[key]
+                print(f"{relative}: unchanged, kept", file=log)
+            elif error is not None:
+                entries[relative] = {"key": key, "notebook": relative, "assignment": name, "error": error}
+                journal.record(entries[relative])
             else:
-                state = "unchanged, kept"
-            report = entry.get("report")
-            summary = (f"{report['score']:g} / {report['max_score']:g}" if report
-                       else f"not graded ({entry['error']})")
-            print(f"{entry['notebook']}: {summary} [{state}]", file=log)
-            entries.append(entry)
+                todo.append((key, relative, data, name))
+        if todo:
+            entries.update(_grade_on_dask(todo, journal, limits, workers, scheduler, log))
     finally:
         journal.close()
-    write_csv(out, entries)
-    return entries
+    ordered = [entries[k] for k in sorted(entries)]
+    written = write_exports(out, ordered)
+    print(summary(ordered), file=log)
+    for path in written:
+        print(f"wrote {path}", file=log)
+    return ordered
 
 
-def write_csv(out: Path, entries: list[dict]) -> None:
-    columns, exercise_ids = ["notebook", "assignment", "score", "max_score"], []
-    rows = []
+def _grade_on_dask(todo, journal, limits, workers, scheduler, log) -> dict:
+    from distributed import as_completed
+    from tqdm.auto import tqdm
+    done = {}
+    with _Cluster(workers, scheduler) as client:
+        futures = {client.submit(grade_task, relative, data, name, limits, pure=False): (key, relative, name)
+                   for key, relative, data, name in todo}
+        with tqdm(total=len(futures), unit="notebook", desc="grading", file=log, disable=None) as bar:
+            for future in as_completed(futures):
+                key, relative, name = futures.pop(future)
+                try:
+                    body = future.result()
+                except Exception as err:   # the worker died, or the task could not run
+                    body = {"notebook": relative, "assignment": name,
+                            "error": f"not graded: the grading task failed ({type(err).__name__}: {err})"[:300]}
+                entry = {"key": key, **body}
+                journal.record(entry)
+                done[relative] = entry
+                report = entry.get("report")
+                bar.write(f"{relative}: " + (f"{report['score']:g} / {report['max_score']:g}" if report
+                                             else f"not graded ({entry['error']})"), file=log)
+                bar.update()
+    return done
+
+
+# --- exports ------------------------------------------------------------------------------------------
+
+def write_exports(out: Path, entries: list[dict]) -> list[Path]:
+    """One CSV per assignment (``out`` when there is one) and ``<stem>.json`` -> the files written."""
+    by_assignment = collections.defaultdict(list)
     for entry in entries:
-        row = {"notebook": entry["notebook"], "error": entry.get("error", "")}
+        by_assignment[entry.get("assignment") or "ungraded"].append(entry)
+    written = []
+    if len(set(by_assignment) - {"ungraded"}) <= 1:     # one assignment: everything in out itself
+        by_assignment = {"all": entries}
+        targets = {"all": out}
+    else:
+        targets = {name: out.with_name(f"{out.stem}-{name}{out.suffix or '.csv'}") for name in by_assignment}
+    for name, target in targets.items():
+        _atomic_write(target, lambda f, rows=by_assignment.get(name, []): _write_csv(f, rows))
+        written.append(target)
+    json_path = out.with_suffix(".json") if out.suffix != ".json" else out.with_name(out.stem + "-grades.json")
+    _atomic_write(json_path, lambda f: json.dump([_public(e) for e in entries], f, indent=1))
+    written.append(json_path)
+    return written
+
+
+def _public(entry: dict) -> dict:
+    return {k: v for k, v in entry.items() if k != "key"}
+
+
+def _write_csv(f, entries: list[dict]) -> None:
+    columns, exercise_ids, rows = ["notebook", "assignment", "score", "max_score"], [], []
+    for entry in entries:
+        row = {"notebook": entry["notebook"], "assignment": entry.get("assignment") or "",
+               "error": entry.get("error", "")}
         report = entry.get("report")
         if report:
-            row.update(assignment=report["assignment"], score=_number(report["score"]),
-                       max_score=_number(report["max_score"]))
+            row.update(score=_number(report["score"]), max_score=_number(report["max_score"]))
             for exercise_id, r in report["exercises"].items():
                 row[exercise_id] = _number(r["score"])
                 row[f"{exercise_id} feedback"] = r["feedback"]
@@ -161,15 +280,20 @@ def write_csv(out: Path, entries: list[dict]) -> None:
         rows.append(row)
     for exercise_id in exercise_ids:
         columns += [exercise_id, f"{exercise_id} feedback"]
-    columns.append("error")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent if str(out.parent) else ".")
+    writer = csv.DictWriter(f, fieldnames=columns + ["error"], restval="")
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+def _atomic_write(target: Path, write) -> None:
+    if target.is_symlink() or target.is_dir():
+        raise OutputPathError(f"{target} is a symbolic link or a directory")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=columns, restval="")
-            writer.writeheader()
-            writer.writerows(rows)
+            write(f)
         os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -177,3 +301,37 @@ def write_csv(out: Path, entries: list[dict]) -> None:
 
 def _number(x) -> str:
     return f"{float(x):g}"
+
+
+def summary(entries: list[dict]) -> str:
+    """Per exercise: mean score, how many got full marks, the most frequent feedback."""
+    per = collections.defaultdict(list)
+    for entry in entries:
+        for exercise_id, r in (entry.get("report") or {}).get("exercises", {}).items():
+            per[exercise_id].append(r)
+    errors = sum(1 for e in entries if "error" in e)
+    lines = [f"{len(entries)} notebook(s), {errors} not graded"]
+    if per:
+        lines.append(f"{'exercise':<44} {'mean':>11} {'full marks':>11}  most frequent feedback")
+    for exercise_id, results in per.items():
+        mean = sum(r["score"] for r in results) / len(results)
+        full = sum(r["score"] >= r["max_score"] for r in results)
+        common, count = collections.Counter(_gist(r["feedback"]) for r in results).most_common(1)[0]
+        lines.append(f"{exercise_id:<44} {mean:>5.2f} / {results[0]['max_score']:<3g} "
+                     f"{full:>5} / {len(results):<4} {common[:70]} ({count})")
+    return "\n".join(lines)
+
+
+def _gist(feedback: str) -> str:
+    """Feedback without the fixture and the numbers, so that the same mistake counts once."""
+    return re.sub(r"\s*[\[(].*$", "", feedback).strip()
+
+
+def export(journal_file, out) -> list[Path]:
+    """Write the exports from a journal at any time (the latest result of each notebook)."""
+    out = check_out_path(out)
+    path = Path(journal_file)
+    if not path.is_file():
+        raise OutputPathError(f"{path} is not a journal file")
+    journal = Journal(path, write=False)
+    return write_exports(out, journal.latest_per_notebook())

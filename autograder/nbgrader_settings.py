@@ -1,7 +1,15 @@
 """nbgrader settings for the course: solutions/ is the source, notebooks/ the release."""
+import os
+import sys
+import warnings
 
 
 def configure(c, root: str = ".") -> None:
+    root = os.path.abspath(root)
+    os.makedirs(os.path.join(root, ".cache"), exist_ok=True)      # the gradebook's folder
+    # nbgrader runs alembic by name: find it beside this interpreter, even when called by full path
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    warnings.filterwarnings("ignore", module="sqlalchemy")
     c.CourseDirectory.root = root
     c.CourseDirectory.source_directory = "solutions"
     c.CourseDirectory.release_directory = "notebooks"

@@ -26,7 +26,7 @@ import numpy as np
 
 from .core import Answer, Exercise, Result, evaluate
 from .exercises import ASSIGNMENTS, EXERCISES, exercises_of
-from .sandbox import Limits, SandboxError, run_child
+from .sandbox import Limits, SandboxError, run_batch
 
 MAX_NOTEBOOK_BYTES = 50_000_000
 MAX_RESULT_ELEMENTS = 5_000_000
@@ -40,20 +40,27 @@ class UngradableError(Exception):
 # --- reading ------------------------------------------------------------------------------------------
 
 def read_notebook(path):
-    import nbformat
     path = Path(path)
     if path.is_symlink() or not path.is_file():
         raise UngradableError(f"{path}: no such file" if not path.exists() else f"{path} is not a regular file")
     if path.stat().st_size > MAX_NOTEBOOK_BYTES:
         raise UngradableError(f"{path} is larger than {MAX_NOTEBOOK_BYTES // 1_000_000} MB")
+    return parse_notebook(path.read_bytes(), str(path))
+
+
+def parse_notebook(data: bytes, label: str = "the file"):
+    """A notebook from its bytes; anything that is not one is a one-line UngradableError."""
+    import nbformat
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise UngradableError(f"{label} is larger than {MAX_NOTEBOOK_BYTES // 1_000_000} MB")
     try:
-        nb = nbformat.reads(path.read_bytes().decode("utf-8"), as_version=4)
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
         cells = nb["cells"]
         if not isinstance(cells, list) or not all(isinstance(c, dict) and "cell_type" in c for c in cells):
             raise ValueError("malformed cells")
     except Exception as err:  # any way of not being a notebook is one line, never a traceback
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UngradableError(f"{path} is not a Jupyter notebook ({_printable(first)[:120]})") from None
+        raise UngradableError(f"{label} is not a Jupyter notebook ({_printable(first)[:120]})") from None
     return nb
 
 
@@ -170,22 +177,41 @@ def _position(nb, cell) -> int:
 
 # --- grading -----------------------------------------------------------------------------------------------
 
-def grade_exercise(nb, exercise: Exercise, limits: Limits, cells: list | None = None) -> Result:
+def grade_exercises(nb, exercises: list, limits: Limits) -> dict:
+    """Grade ``exercises`` of a notebook -> {exercise id: Result}. The exercises that share a redacted
+    package (as a rule, all of a notebook's) share one sandbox, with one fork each."""
     from ._harness import encode
-    from .redaction import withheld_names
-    cells = cells if cells is not None else code_cells(nb)
-    to_run = cells_for(cells, nb, exercise)
-    if to_run is None:
-        return Result(exercise.id, 0.0, exercise.points,
-                      f"no marks: no answer cell defining {exercise.function_name} was found")
-    fixtures = exercise.fixtures()
-    job = {"function_name": exercise.function_name, "cells": to_run,
-           "fixtures": [encode(f.kwargs) for f in fixtures]}
-    withheld = withheld_names(EXERCISES.values(),
-                              extra=[(name, exercise.id) for name in exercise.withheld_while_graded])
+    from .redaction import fingerprint, withheld_names
+    cells = code_cells(nb)
+    results, groups = {}, {}
+    for exercise in exercises:
+        to_run = cells_for(cells, nb, exercise)
+        if to_run is None:
+            results[exercise.id] = Result(exercise.id, 0.0, exercise.points,
+                                          f"no marks: no answer cell defining {exercise.function_name} was found")
+            continue
+        withheld = withheld_names(EXERCISES.values(),
+                                  extra=[(name, exercise.id) for name in exercise.withheld_while_graded])
+        job = {"function_name": exercise.function_name, "cells": to_run,
+               "fixtures": [encode(f.kwargs) for f in exercise.fixtures()]}
+        groups.setdefault(fingerprint(withheld), (withheld, []))[1].append((exercise, job))
+    for withheld, members in groups.values():
+        outcomes = run_batch([job for _, job in members], limits, withheld)
+        for (exercise, _), outcome in zip(members, outcomes):
+            results[exercise.id] = _score(exercise, outcome)
+    return {e.id: results[e.id] for e in exercises}
+
+
+def grade_exercise(nb, exercise: Exercise, limits: Limits) -> Result:
+    return grade_exercises(nb, [exercise], limits)[exercise.id]
+
+
+def _score(exercise: Exercise, outcome: dict) -> Result:
+    if "sandbox_error" in outcome:
+        note = _printable(outcome["sandbox_error"])[:300]
+        return Result(exercise.id, 0.0, exercise.points, f"no marks: {exercise.function_name} {note}")
     try:
-        result = run_child(job, limits, withheld)
-        answers = _answers(result, len(fixtures))
+        answers = _answers(outcome, len(exercise.fixtures()))
     except SandboxError as err:
         return Result(exercise.id, 0.0, exercise.points, f"no marks: {exercise.function_name} {err}")
     if isinstance(answers, str):
@@ -239,8 +265,7 @@ def grade_nb(nb, assignment: str, limits: Limits | None = None, name: str = "") 
     limits = limits or Limits()
     check_content(nb, assignment)
     tutorial = ASSIGNMENTS[assignment]
-    cells = code_cells(nb)
-    results = {e.id: grade_exercise(nb, e, limits, cells) for e in exercises_of(tutorial)}
+    results = grade_exercises(nb, exercises_of(tutorial), limits)
     return {
         "notebook": name,
         "assignment": assignment,

@@ -18,6 +18,7 @@ The parent reads at most ``Limits.output_bytes`` of results and ``STDERR_BYTES``
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import fcntl
 import json
 import os
@@ -37,6 +38,7 @@ HARNESS = Path(__file__).resolve().with_name("_harness.py")
 STDERR_BYTES = 16_384
 SLOT_UID_BASE = 3_000_000          # root grader: sandbox n runs as uid SLOT_UID_BASE + n
 SLOTS = 512
+STARTUP_SECONDS = 30.0             # a sandbox's start and the harness's imports, before the first exercise
 
 
 @dataclass(frozen=True)
@@ -273,48 +275,88 @@ def _fallback_limits(limits: Limits):
     return apply
 
 
-# --- running one child -------------------------------------------------------------------------------
+# --- running a batch of exercises ----------------------------------------------------------------------
 
-def run_child(job: dict, limits: Limits, withheld: dict) -> dict:
-    """Run the harness on ``job`` in a sandbox -> its decoded, size-checked JSON result.
+def run_batch(exercises: list[dict], limits: Limits, withheld: dict) -> list[dict]:
+    """Grade ``exercises`` (jobs for the harness: function_name, cells, fixtures) in one sandbox.
 
-    Raises SandboxError (one line, for the student's feedback) when there is no usable result.
+    -> one result per exercise: the harness's JSON object, or {"sandbox_error": one line}. An
+    exercise that gets no result because the whole sandbox went wrong (the harness killed, the
+    output garbled) is graded again on its own, in a fresh sandbox, so that it cannot cost the others.
     """
+    results, note = _run_sandbox(exercises, limits, withheld)
+    for i, result in enumerate(results):
+        if result is None and len(exercises) > 1:
+            (result,), note = _run_sandbox([exercises[i]], limits, withheld)
+        results[i] = result or {"sandbox_error": note}
+    return results
+
+
+def _run_sandbox(exercises: list[dict], limits: Limits, withheld: dict) -> tuple[list, str]:
+    """-> (a result or None per exercise, a one-line note on what went wrong, for the missing ones)."""
     package = redacted_package(withheld)
-    slot = _Slot()
+    budget = len(exercises) * (limits.timeout + 1) + STARTUP_SECONDS
+    batch_limits = dataclasses.replace(limits, timeout=budget)
+    job = {"output_bytes": limits.output_bytes,
+           "exercises": [{**e, "timeout": limits.timeout, "earlier_cell_seconds": limits.earlier_cell_seconds}
+                         for e in exercises]}
+    slot, scratch = _Slot(), None
     try:
         if bwrap_available():
             launch = _Launch(shutil.which("bwrap"), [sys.executable, "-I", "/opt/course/_harness.py"],
-                             limits, slot.number, package)
-            command = launch.argv
-            job = {**job, "package_dir": "/opt/course"}
+                             batch_limits, slot.number, package)
+            command, job["package_dir"] = launch.argv, "/opt/course"
             kwargs = dict(env=launch.env, cwd="/")
         else:
             warn_once()
-            prefix = _limits_prefix(limits, enforce_nproc=False)
+            prefix = _limits_prefix(batch_limits, enforce_nproc=False)
             command = prefix + [sys.executable, "-I", str(package / "_harness.py")]
-            job = {**job, "package_dir": str(package)}
+            job["package_dir"] = str(package)
             scratch = tempfile.mkdtemp(prefix="course-grader-job-")
             env = {**sandbox_env(), "HOME": scratch, "TMPDIR": scratch,
                    "MPLCONFIGDIR": os.path.join(scratch, "matplotlib")}
-            kwargs = dict(env=env, cwd=scratch, preexec_fn=None if prefix else _fallback_limits(limits))
-        payload = json.dumps({**job, "earlier_cell_seconds": limits.earlier_cell_seconds}).encode()
-        out, err, returncode, reason = _communicate(command, payload, limits, kwargs)
+            kwargs = dict(env=env, cwd=scratch, preexec_fn=None if prefix else _fallback_limits(batch_limits))
+        out, err, returncode, reason = _communicate(command, json.dumps(job).encode(), batch_limits,
+                                                    len(exercises) * (limits.output_bytes + 64), kwargs)
     finally:
         slot.release()
-        if "scratch" in locals():
+        if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
-    if reason:
-        raise SandboxError(reason)
-    if not out:
+    if reason is None and out:
+        reason = "the grading process returned a malformed result"
+    elif reason is None:
         last = err.decode("utf-8", errors="replace").strip().splitlines()[-1:] or [f"exit status {returncode}"]
-        raise SandboxError(f"the grading process died ({_clean(last[0])[:200]})")
-    try:
-        result = json.loads(out.decode("utf-8", errors="replace"))
-    except ValueError:
-        raise SandboxError("the grading process returned a malformed result") from None
-    if not isinstance(result, dict):
-        raise SandboxError("the grading process returned a malformed result")
+        reason = f"the grading process died ({_clean(last[0])[:200]})"
+    return _frames(out, len(exercises)), reason
+
+
+def _frames(out: bytes, count: int) -> list:
+    """Split the harness's output into per-exercise results (None where one is missing or garbled)."""
+    results, view = [None] * count, memoryview(out)
+    while view:
+        newline = bytes(view[:32]).find(b"\n")
+        try:
+            index, length = (int(v) for v in bytes(view[:newline]).split())
+        except ValueError:
+            break
+        body = bytes(view[newline + 1:newline + 1 + length])
+        view = view[newline + 1 + length:]
+        if not (0 <= index < count) or len(body) != length or results[index] is not None:
+            break
+        try:
+            result = json.loads(body.decode("utf-8", errors="replace"))
+        except ValueError:
+            result = {"sandbox_error": "the grading process returned a malformed result"}
+        results[index] = result if isinstance(result, dict) else {
+            "sandbox_error": "the grading process returned a malformed result"}
+    return results
+
+
+def run_child(job: dict, limits: Limits, withheld: dict) -> dict:
+    """One exercise in its own sandbox -> its result (raises SandboxError where there is none)."""
+    result = run_batch([job], limits, withheld)[0]
+    if "sandbox_error" in result:
+        raise SandboxError(str(result["sandbox_error"]))
     return result
 
 
@@ -322,7 +364,7 @@ def _clean(text: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in text)
 
 
-def _communicate(command, payload: bytes, limits: Limits, kwargs):
+def _communicate(command, payload: bytes, limits: Limits, max_output: int, kwargs):
     """Start, feed and read the child within the limits -> (stdout, stderr, returncode, reason)."""
     deadline = time.monotonic() + limits.timeout
     proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -366,8 +408,8 @@ def _communicate(command, payload: bytes, limits: Limits, kwargs):
                     sel.unregister(stream)
                     continue
                 if stream is proc.stdout:
-                    if len(out) + len(chunk) > limits.output_bytes:
-                        reason = f"returned more than {limits.output_mb:g} MB of results"
+                    if len(out) + len(chunk) > max_output:
+                        reason = f"returned more than {max_output / 1e6:g} MB of results"
                         break
                     out += chunk
                 elif len(err) < STDERR_BYTES:

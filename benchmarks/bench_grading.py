@@ -1,0 +1,106 @@
+"""Cost of grading a course: CPU-seconds and wall seconds per notebook, and the speedup of 2 Dask
+workers over 1, on a mix of 20 notebooks (5 per tutorial: 2 with full marks, 2 blank, 1 with one
+wrong answer). Extrapolates to 8,000 notebooks on one 16-core machine. Never part of the tests.
+
+    python benchmarks/bench_grading.py [--workers 1 2] [--repeat 1]
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = ("01_perturbation", "02_weight_transport", "03_eqprop", "04_forward_forward")
+
+# appended to the first answer cell: the same function, with its result negated (a wrong answer)
+WRONG = '''
+
+import numpy as _np
+_right = {name}
+
+def _negate(value):
+    if isinstance(value, dict):
+        return {{k: _negate(v) for k, v in value.items()}}
+    if isinstance(value, (tuple, list)):
+        return type(value)(_negate(v) for v in value)
+    return -_np.asarray(value) - 1
+
+def {name}(*args, **kwargs):
+    return _negate(_right(*args, **kwargs))
+'''
+
+
+def make_course(root: Path) -> int:
+    """submitted/<student>/<assignment>/<assignment>.ipynb -> the number of notebooks."""
+    count = 0
+    for assignment in ASSIGNMENTS:
+        solution = REPO / "solutions" / assignment / f"{assignment}.ipynb"
+        blank = REPO / "notebooks" / assignment / f"{assignment}.ipynb"
+        wrong = nbformat.read(str(solution), as_version=4)
+        first = next(c for c in wrong.cells if c.metadata.get("course", {}).get("exercise"))
+        name = first.source.split("def ", 1)[1].split("(", 1)[0]
+        first.source += WRONG.format(name=name)
+        for i, source in enumerate([solution, solution, blank, blank, wrong]):
+            folder = root / f"student{i}" / assignment
+            folder.mkdir(parents=True)
+            if isinstance(source, Path):
+                shutil.copy(source, folder / f"{assignment}.ipynb")
+            else:
+                nbformat.write(source, str(folder / f"{assignment}.ipynb"))
+            count += 1
+    return count
+
+
+def run(root: Path, out: Path, workers: int) -> tuple[float, float]:
+    """One grade-all from scratch -> (wall seconds, CPU-seconds of it and everything it started)."""
+    for stale in out.parent.glob("grades*"):
+        stale.unlink()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade-all", str(root), "--out", str(out),
+                           "--workers", str(workers)], capture_output=True, text=True, cwd=REPO)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr[-2000:])
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args(argv)
+    from autograder.sandbox import describe
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "submitted"
+        n = make_course(root)
+        out = Path(tmp) / "grades.csv"
+        print(f"{n} notebooks; {describe()}")
+        print(f"{'workers':>7} {'wall s':>8} {'CPU s':>8} {'wall s/nb':>10} {'CPU s/nb':>9}")
+        walls = {}
+        for workers in args.workers:
+            results = [run(root, out, workers) for _ in range(args.repeat)]
+            wall = statistics.median(r[0] for r in results)
+            cpu = statistics.median(r[1] for r in results)
+            walls[workers] = wall
+            print(f"{workers:>7} {wall:>8.1f} {cpu:>8.1f} {wall / n:>10.2f} {cpu / n:>9.2f}")
+        if 1 in walls and 2 in walls:
+            print(f"speedup of 2 workers over 1: {walls[1] / walls[2]:.2f}x")
+            per_core = walls[1] / n
+            print(f"8,000 notebooks on one 16-core machine (16 workers, scaling as measured here): "
+                  f"about {8000 * per_core / 16 / 3600:.2f} h ({per_core:.2f} s per notebook per core)")
+
+
+if __name__ == "__main__":
+    main()
