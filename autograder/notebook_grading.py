@@ -19,6 +19,7 @@ Notebook conventions (set in solutions/, kept by nbgrader):
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from pathlib import Path
 
@@ -48,16 +49,25 @@ def read_notebook(path):
     return parse_notebook(path.read_bytes(), str(path))
 
 
-def parse_notebook(data: bytes, label: str = "the file"):
-    """A notebook from its bytes; anything that is not one is a one-line UngradableError."""
-    import nbformat
+def parse_notebook(data: bytes, label: str = "the file") -> dict:
+    """A notebook from its bytes; anything that is not one is a one-line UngradableError.
+
+    Plain JSON and a structural check: the grader needs cells, their type, source and metadata, not
+    nbformat's schema validation (whose import alone costs more than grading a notebook)."""
     if len(data) > MAX_NOTEBOOK_BYTES:
         raise UngradableError(f"{label} is larger than {MAX_NOTEBOOK_BYTES // 1_000_000} MB")
     try:
-        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
-        cells = nb["cells"]
-        if not isinstance(cells, list) or not all(isinstance(c, dict) and "cell_type" in c for c in cells):
-            raise ValueError("malformed cells")
+        nb = json.loads(data.decode("utf-8"))
+        if not isinstance(nb, dict):
+            raise ValueError("not a JSON object")
+        if nb.get("nbformat") == 3:   # old notebooks: nbformat converts them
+            import nbformat
+            nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+        cells = nb.get("cells")
+        if not isinstance(cells, list) or not all(
+                isinstance(c, dict) and isinstance(c.get("cell_type"), str)
+                and isinstance(c.get("source", ""), (str, list)) for c in cells):
+            raise ValueError("it has no list of cells")
     except Exception as err:  # any way of not being a notebook is one line, never a traceback
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UngradableError(f"{label} is not a Jupyter notebook ({_printable(first)[:120]})") from None
