@@ -2,15 +2,76 @@
 
 solutions/NN_name/NN_name.ipynb (instructor source: solutions, hidden tests) ->
 notebooks/NN_name/NN_name.ipynb (student version: solution bodies replaced, grade cells locked).
+
+Where the course installs from in Colab is set once, in pyproject.toml::
+
+    [tool.course]
+    install = "course-utils @ git+https://github.com/OWNER/REPO"   # any pip requirement (a wheel URL...)
+    colab_base = "https://colab.research.google.com/github/OWNER/REPO/blob/main"
+
+and stamped into every student notebook here: the first code cell's ``COURSE_INSTALL = ...`` line gets
+``install``, and an "Open in Colab" link to ``{colab_base}/notebooks/NN_name/NN_name.ipynb`` heads the
+notebook. In solutions/ that line holds a marker; nothing else in any notebook names the repository.
+
+nbgrader's ``--force`` deletes the released folder before it regenerates it, and a failure then
+leaves nothing. So each assignment is generated into a scratch course first, and the released
+notebooks are replaced only once that has succeeded.
 """
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+import nbformat
+
 REPO = Path(__file__).resolve().parents[1]
+SETTINGS_TABLE = "[tool.course]"
+INSTALL_LINE = re.compile(r"^COURSE_INSTALL = .*$", re.M)
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+COLAB_CELL_ID = "open-in-colab"
+PLACEHOLDER = "OWNER/REPO"
+
+
+def course_settings(root: Path = REPO) -> dict:
+    """``[tool.course]`` of root/pyproject.toml: ``install`` (what Colab pip-installs) and ``colab_base``."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    path = Path(root) / "pyproject.toml"
+    table = tomllib.loads(path.read_text()).get("tool", {}).get("course", {})
+    missing = [key for key in ("install", "colab_base") if not str(table.get(key, "")).strip()]
+    if missing:
+        raise RuntimeError(f"{path}: {SETTINGS_TABLE} needs {' and '.join(missing)} (see autograder/release.py)")
+    return {"install": str(table["install"]).strip(), "colab_base": str(table["colab_base"]).strip().rstrip("/")}
+
+
+def colab_url(name: str, settings: dict) -> str:
+    return f"{settings['colab_base']}/notebooks/{name}/{name}.ipynb"
+
+
+def stamp(nb, name: str, settings: dict):
+    """Write the one setting into a generated notebook (in place; idempotent): the first code cell's
+    ``COURSE_INSTALL = ...`` line, and an "Open in Colab" link as the first cell."""
+    first = next((c for c in nb.cells if c.cell_type == "code"), None)
+    if first is None or not INSTALL_LINE.search(first.source):
+        raise RuntimeError(f"{name}: the first code cell has no `COURSE_INSTALL = ...` line to stamp")
+    line = f"COURSE_INSTALL = {json.dumps(settings['install'])}"
+    first.source = INSTALL_LINE.sub(lambda _: line, first.source, count=1)
+    link = f"[![Open In Colab]({COLAB_BADGE})]({colab_url(name, settings)})"
+    cell = next((c for c in nb.cells if c.get("id") == COLAB_CELL_ID), None)
+    if cell is None:
+        cell = nbformat.v4.new_markdown_cell(link, id=COLAB_CELL_ID)
+        nb.cells.insert(0, cell)
+    cell.source = link
+    cell.metadata = {"course": {"role": "colab-link"}}
+    return nb
 
 
 def assignments(root: Path = REPO) -> list[str]:
@@ -21,14 +82,33 @@ def release(names=None, root: Path = REPO) -> list[str]:
     """Regenerate the student notebooks of ``names`` (default: every assignment) under root/notebooks."""
     root = Path(root).resolve()
     names = list(names or assignments(root))
-    (root / ".cache").mkdir(exist_ok=True)
+    (root / ".cache").mkdir(exist_ok=True)          # the course's gradebook lives there
+    settings = course_settings(root if (root / "pyproject.toml").is_file() else REPO)
+    if any(PLACEHOLDER in value for value in settings.values()):
+        print(f"note: {SETTINGS_TABLE} in pyproject.toml still names {PLACEHOLDER}: set `install` and "
+              "`colab_base` before publishing, then `make release`", file=sys.stderr)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     for name in names:
-        cmd = [sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force",
-               f"--CourseDirectory.root={root}",
-               f"--CourseDirectory.db_url=sqlite:///{root}/.cache/gradebook.db"]
-        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
-            raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n{tail}")
+        with tempfile.TemporaryDirectory(prefix="course-release-") as scratch:
+            scratch = Path(scratch)
+            shutil.copytree(root / "solutions" / name, scratch / "solutions" / name)
+            # the course's own gradebook: autograde finds the released assignment there
+            cmd = [sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force",
+                   f"--CourseDirectory.root={scratch}",
+                   f"--CourseDirectory.db_url=sqlite:///{root}/.cache/gradebook.db"]
+            proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+            generated = scratch / "notebooks" / name
+            if proc.returncode != 0 or not generated.is_dir():
+                tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+                raise RuntimeError(f"nbgrader generate_assignment {name} failed (notebooks/{name} is "
+                                   f"unchanged):\n{tail}")
+            target = root / "notebooks" / name
+            staged = root / "notebooks" / f".{name}.new"
+            shutil.rmtree(staged, ignore_errors=True)
+            shutil.copytree(generated, staged)
+            for path in staged.glob("*.ipynb"):
+                nb = nbformat.read(str(path), as_version=nbformat.NO_CONVERT)
+                nbformat.write(stamp(nb, path.stem, settings), str(path))
+            shutil.rmtree(target, ignore_errors=True)
+            staged.rename(target)
     return names
