@@ -3,6 +3,14 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
+# Students get their own, slim environment for `make lab` (no torch, no nbgrader, no test tools).
+STUDENT_VENV := .venv-student
+# A quiet install: $(call install,PYTHON,ARGS,LOG). pip's output and setuptools' build warnings go to
+# LOG, shown only when the install fails. (ARGS with a comma: through a variable, as below.)
+install = PYTHONWARNINGS=ignore $(1) -m pip --disable-pip-version-check -q install --no-warn-script-location \
+	$(2) >$(3) 2>&1 || { cat $(3); echo "error: pip install $(2) failed (log: $(3))"; exit 1; }
+STUDENT_EXTRAS := .[jax,notebooks]
+GRADING_EXTRAS := .[grading,jax]
 ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9]*))
 
 .PHONY: run test lab notebooks benchmark clean help system-deps student-edition release grade autograde
@@ -10,7 +18,7 @@ ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9]*))
 help:
 	@echo "make run        train every registered rule on the offline digits and compare them"
 	@echo "make test       the whole test suite (offline, CPU)"
-	@echo "make lab        open JupyterLab on the tutorials"
+	@echo "make lab        open JupyterLab on the tutorials (in its own slim .venv-student/)"
 	@echo "make notebooks  regenerate the student notebooks/ from solutions/"
 	@echo "make benchmark  time every rule, NumPy reference vs JAX"
 	@echo "make student-edition  a wheel of the course package without the exercises' answers"
@@ -20,18 +28,27 @@ help:
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --upgrade pip
+	@$(call install,$(PY),--upgrade pip,$(VENV)/install.log)
 
 $(VENV)/.run-deps: pyproject.toml | $(PY)
-	$(PIP) install -e ".[jax]"
+	@echo "installing the course package into $(VENV)/"
+	@$(call install,$(PY),-e ".[jax]",$(VENV)/install.log)
 	@touch $@
 
 $(VENV)/.dev-deps: pyproject.toml | $(PY)
-	$(PIP) install -e ".[dev]"
+	@echo "installing the course package and every tool into $(VENV)/"
+	@$(call install,$(PY),-e ".[dev]",$(VENV)/install.log)
 	@touch $@ $(VENV)/.run-deps $(VENV)/.grading-deps
 
 $(VENV)/.grading-deps: pyproject.toml | $(PY)
-	$(PIP) install -e ".[grading,jax]"
+	@echo "installing the course package and the instructor's tools into $(VENV)/"
+	@$(call install,$(PY),-e "$(GRADING_EXTRAS)",$(VENV)/install.log)
+	@touch $@
+
+$(STUDENT_VENV)/.lab-deps: pyproject.toml
+	@test -x $(STUDENT_VENV)/bin/python || $(PYTHON) -m venv $(STUDENT_VENV)
+	@echo "installing what the tutorials need into $(STUDENT_VENV)/ (once)"
+	@$(call install,$(STUDENT_VENV)/bin/python,-e "$(STUDENT_EXTRAS)",$(STUDENT_VENV)/install.log)
 	@touch $@
 
 run: $(VENV)/.run-deps
@@ -48,8 +65,8 @@ system-deps:
 test: $(VENV)/.dev-deps system-deps
 	$(PY) -m pytest -n auto --dist loadfile
 
-lab: $(VENV)/.dev-deps
-	$(VENV)/bin/jupyter lab notebooks/
+lab: $(STUDENT_VENV)/.lab-deps
+	$(STUDENT_VENV)/bin/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/
 
 notebooks: $(VENV)/.grading-deps
 	$(PY) -m autograder release

@@ -2,8 +2,9 @@
 
     python -m course_utils.compare [--backend jax|numpy] [--data offline|mnist] [--out outputs]
 
-Prints a table (test and train accuracy, seconds per epoch, compile time) and saves
-outputs/compare.png (test accuracy per epoch, and seconds per epoch) and outputs/compare.json.
+Prints a table (test and train accuracy, epochs, batch size, seconds per epoch, compile time), what
+each column means, and what to try next; saves outputs/compare.png (test accuracy per epoch, and
+seconds per epoch) and outputs/compare.json.
 """
 from __future__ import annotations
 
@@ -11,6 +12,30 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+
+COLUMNS = (
+    ("test acc", "fraction of the held-out test digits classified correctly after the last epoch"),
+    ("train acc", "the same on the training digits (well above test acc: overfitting)"),
+    ("epochs", "passes over the training digits"),
+    ("batch", "examples averaged into each update"),
+    ("s/epoch", "median wall-clock seconds per epoch, compilation excluded"),
+    ("compile s", "seconds spent compiling the JAX steps before the first epoch (0 with numpy)"),
+)
+
+
+def explain(reports, epochs_override=None) -> list[str]:
+    """The lines printed under the table: one per column, the rules' own settings, what next."""
+    lines = [f"  {name:<10} {meaning}" for name, meaning in COLUMNS]
+    settings = "; ".join(f"{r['rule']} {r['epochs']} x {r['batch_size']}" for r in reports)
+    if epochs_override:
+        note = f"every rule ran --epochs {epochs_override} here, each with its own batch size"
+    else:
+        note = "the rules do not train alike: each has its own epochs and batch size (course_utils/rules.py)"
+    lines.append(f"Note: {note}; epochs x batch: {settings}. Compare accuracies with that in mind.")
+    lines.append("Next: train one rule with your own settings, e.g. `python -m course_utils.run "
+                 "node_perturbation --set epochs=40 --json`, or open the tutorials with `make lab`.")
+    return lines
 
 
 def main(argv=None) -> int:
@@ -52,6 +77,7 @@ def main(argv=None) -> int:
     for r in reports:
         print(f"{r['rule']:<28}{r['test_accuracy']:>9.3f}{r['train_accuracy']:>10.3f}{r['epochs']:>7}"
               f"{r['batch_size']:>6}{r['seconds_per_epoch']:>9.3f}{r['compile_seconds']:>10.2f}")
+    print("\n".join(explain(reports, args.epochs)))
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

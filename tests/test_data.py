@@ -71,7 +71,7 @@ def test_failed_download_raises_a_clear_error(tmp_path, unreachable_mirror):
 def test_auto_falls_back_to_offline_with_a_notice(tmp_path, unreachable_mirror, capsys):
     d = cd.load_mnist("auto", cache_dir=tmp_path)
     assert d.source == "offline" and len(d.x_train) == 4000
-    notice = capsys.readouterr().err.strip().splitlines()
+    notice = capsys.readouterr().out.strip().splitlines()  # stdout: a notebook shows stderr in red
     assert len(notice) == 1 and "bundled offline digits" in notice[0]
 
 

@@ -6,7 +6,6 @@ Images are returned as float32 arrays (N, 784) scaled to [0, 1] and labels as in
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,8 +95,8 @@ def load_mnist(source: str = "auto", cache_dir: str | Path | None = None) -> Dat
     try:
         return load_torchvision(cache_dir)
     except DataUnavailableError as err:
-        print(f"Notice: full MNIST unavailable ({err}); using the 5,000 bundled offline digits.",
-              file=sys.stderr)
+        # stdout, not stderr: a notebook shows stderr in red, and this is no error
+        print(f"Note: full MNIST unavailable ({err}); using the 5,000 bundled offline digits.", flush=True)
         return load_offline()
 
 
