@@ -103,9 +103,12 @@ def same_tree(a, b) -> bool:
 
 def call_safely(func, kwargs: dict):
     """Call ``func(**kwargs)`` on a copy -> (outputs, float32?, None) or (None, False, message)."""
+    import warnings
     given = copy.deepcopy(kwargs)
     try:
-        value = func(**given)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):   # the feedback says what went wrong
+            warnings.simplefilter("ignore")
+            value = func(**given)
     except NotImplementedError:
         return None, False, "not implemented yet (the function raises NotImplementedError)"
     except (Exception, SystemExit) as err:  # the student's code: any error is feedback, never a crash

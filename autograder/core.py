@@ -174,7 +174,8 @@ def _diagnose(exercise, fixtures, expected, answers, failing: int) -> str:
         outs = []
         for fixture in fixtures:
             try:
-                outs.append(normalise(mistake.function(**copy.deepcopy(fixture.kwargs))))
+                with np.errstate(all="ignore"):
+                    outs.append(normalise(mistake.function(**copy.deepcopy(fixture.kwargs))))
             except Exception:
                 outs.append(None)
         wrongs.append(outs)

@@ -409,7 +409,7 @@ def _communicate(command, payload: bytes, limits: Limits, max_output: int, kwarg
                     continue
                 if stream is proc.stdout:
                     if len(out) + len(chunk) > max_output:
-                        reason = f"returned more than {max_output / 1e6:g} MB of results"
+                        reason = f"returned more than {max_output / 1e6:.0f} MB of results"
                         break
                     out += chunk
                 elif len(err) < STDERR_BYTES:

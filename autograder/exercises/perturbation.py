@@ -108,10 +108,10 @@ def _np_variant(params, x, y, node_noise, sigma, activation="sigmoid", *, power=
     return {k: out[k] for k in params}
 
 
-def _snr_variant(samples, *, absolute=True, ddof=0, axis=0, ratio_of_means=False):
+def _snr_variant(samples, *, absolute=True, ddof=0, axis=0, ratio_of_means=False, mask=True):
     s = np.asarray(samples, dtype=np.float64)
     mean, std = s.mean(axis=axis), s.std(axis=axis, ddof=ddof)
-    used = std > 0
+    used = std > 0 if mask else np.ones(std.shape, dtype=bool)
     m = np.abs(mean[used]) if absolute else mean[used]
     if ratio_of_means:
         return float(np.mean(m) / np.mean(std[used]))
@@ -184,6 +184,8 @@ EXERCISES = (
                     "(across samples), one value per parameter", variant(_snr_variant, axis=1)),
             Mistake("ratio of means", "average the per-parameter ratios |mean|/std, not the "
                     "means separately", variant(_snr_variant, ratio_of_means=True)),
+            Mistake("no std > 0 mask", "a parameter that never changes has std 0, and 0/0 is NaN: "
+                    "average only over the parameters whose std is > 0", variant(_snr_variant, mask=False)),
         ),
     ),
 )
