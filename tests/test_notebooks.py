@@ -78,6 +78,25 @@ def test_solution_runs_top_to_bottom_without_errors(name, tmp_path):
     assert not noisy, noisy
 
 
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_student_version_runs_all_to_the_end(name, tmp_path):
+    """Run All in the student's own kernel, every exercise unsolved: each check shows its red line and
+    the notebook goes on (figures, widgets, the reference stand-ins), with no error anywhere."""
+    import nbclient
+    nb = nbformat.read(str(REPO / "notebooks" / name / f"{name}.ipynb"), as_version=4)
+    nbclient.NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(nb.cells)
+              if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors, errors
+    checks = [o for c in nb.cells if c.cell_type == "code" and "assert_exercise(" in c.source
+              for o in c.get("outputs", []) if o.output_type == "display_data"]
+    graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert len(checks) == len(graded) > 0
+    assert all(o["data"]["text/plain"].startswith("FAIL") and "not implemented" in o["data"]["text/plain"]
+               for o in checks)
+
+
 def test_nbgrader_scores_equal_the_standalone_grader(course):
     from nbgrader.api import Gradebook
     from autograder.notebook_grading import grade_notebook
