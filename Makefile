@@ -81,6 +81,7 @@ grade: $(VENV)/.grading-deps system-deps
 
 autograde: $(VENV)/.grading-deps system-deps
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make autograde ASSIGNMENT=01_perturbation"; exit 2; }
+	$(PY) -m autograder release $(ASSIGNMENT)     # records the assignment in the gradebook (deterministic)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m nbgrader autograde $(ASSIGNMENT) $(NBGRADER_FLAGS)
 
 benchmark: $(VENV)/.run-deps
@@ -90,4 +91,4 @@ student-edition: $(VENV)/.dev-deps
 	$(PY) -m autograder student-edition dist/student-edition
 
 clean:
-	rm -rf $(VENV) .pytest_cache outputs gradebook.db
+	rm -rf $(VENV) .venv-student .pytest_cache outputs gradebook.db dist
