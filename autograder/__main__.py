@@ -93,7 +93,8 @@ def cmd_student_edition(args) -> int:
 def cmd_list(args) -> int:
     from .exercises import EXERCISES
     for e in EXERCISES.values():
-        print(f"{e.id:<45} {e.points:g} pts  {e.function_name}: {e.summary}")
+        precision = "float32 ok" if e.float32 else "float64 only"
+        print(f"{e.id:<45} {e.points:g} pts  {precision:<12} {e.function_name}: {e.summary}")
     return 0
 
 

@@ -443,3 +443,22 @@ def test_nbgrader_redefining_the_check_or_reaching_the_gradebook_gains_nothing(t
         assert alice.score == alice.max_score == 8
         assert mallory["test_gradient_snr"] == 0 and mallory["test_node_perturbation"] == 3
     assert honest.exists()
+
+
+def test_without_bubblewrap_grading_falls_back_and_says_so_once(tmp_path):
+    root = tmp_path / "submitted"
+    for student in ("a", "b"):
+        submission(root / student, name="01_perturbation.ipynb")
+    env = {**os.environ, "COURSE_GRADER_NO_SANDBOX": "1"}
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(root / "a" / "01_perturbation.ipynb"),
+                           "--json"], capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["score"] == report["max_score"] == 8 and "NOT sandboxed" in report["sandbox"]
+    assert proc.stderr.count("NOT sandboxed") == 1 and len(proc.stderr.strip().splitlines()) == 1
+    # the limits still hold: an endless loop is stopped
+    looping = submission(tmp_path / "loop", replace={"perturbation.gradient_snr": "while True:\n    pass\n"})
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(looping), "--json", "--timeout", "5"],
+                          capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    feedback = json.loads(proc.stdout)["exercises"]["perturbation.gradient_snr"]["feedback"]
+    assert "longer than 5 s" in feedback
