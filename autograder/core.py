@@ -15,13 +15,13 @@ outputs computed elsewhere).
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 
-from ._harness import OutputError, call_safely as _call, normalise
+from ._harness import OutputError, call_safely as _call, normalise  # noqa: F401 (OutputError: re-export)
 
 # float32 answers: every float32 operation rounds at about 6e-8, and an exercise's arithmetic
 # (differences of losses, sums over a batch) grows that to about 1e-5 of the result's scale.

@@ -212,10 +212,6 @@ def grade_exercises(nb, exercises: list, limits: Limits) -> dict:
     return {e.id: results[e.id] for e in exercises}
 
 
-def grade_exercise(nb, exercise: Exercise, limits: Limits) -> Result:
-    return grade_exercises(nb, [exercise], limits)[exercise.id]
-
-
 def _score(exercise: Exercise, outcome: dict) -> Result:
     if "sandbox_error" in outcome:
         note = _printable(outcome["sandbox_error"])[:300]

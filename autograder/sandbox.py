@@ -352,14 +352,6 @@ def _frames(out: bytes, count: int) -> list:
     return results
 
 
-def run_child(job: dict, limits: Limits, withheld: dict) -> dict:
-    """One exercise in its own sandbox -> its result (raises SandboxError where there is none)."""
-    result = run_batch([job], limits, withheld)[0]
-    if "sandbox_error" in result:
-        raise SandboxError(str(result["sandbox_error"]))
-    return result
-
-
 def _clean(text: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in text)
 

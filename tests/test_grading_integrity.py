@@ -5,7 +5,6 @@ import csv
 import hashlib
 import json
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -192,7 +191,7 @@ def test_grade_all_one_student_cannot_touch_another(tmp_path):
         def gradient_snr(samples):
             return 0.0
         """
-    mallory = submission(root / "mallory", name="01_perturbation.ipynb",
+    submission(root / "mallory", name="01_perturbation.ipynb",
                          replace={"perturbation.gradient_snr": attack})
     (root / "zed").mkdir()
     (root / "zed" / "01_perturbation.ipynb").write_bytes(b"\xff\xfe not a notebook")

@@ -16,7 +16,6 @@ import nbformat
 import pytest
 
 from autograder.notebook_grading import grade_notebook
-from autograder.sandbox import Limits
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
