@@ -125,7 +125,8 @@ def test_copying_the_reference_source_gains_nothing(tmp_path, assignment, exerci
         def predict(params, x, skip_first=True):
             return np.argmax(forward_forward.label_goodness(params, x, skip_first), axis=1)
         """),
-])
+], ids=["reimport-fresh-modules", "importlib-reload", "read-solutions-notebook", "search-the-disk",
+        "delegate-to-mlp-backprop", "delegate-to-jax-twin", "cosine-from-angle-helper", "delegate-to-label-goodness"])
 def test_reaching_a_reference_another_way_gains_nothing(tmp_path, assignment, exercise, answer):
     report = grade_notebook(submission(tmp_path, assignment, replace={exercise: answer}), limits=FAST)
     assert report["exercises"][exercise]["score"] == 0, report["exercises"][exercise]
@@ -195,14 +196,17 @@ def test_grade_all_one_student_cannot_touch_another(tmp_path):
                          replace={"perturbation.gradient_snr": attack})
     (root / "zed").mkdir()
     (root / "zed" / "01_perturbation.ipynb").write_bytes(b"\xff\xfe not a notebook")
+    (root / "eve").mkdir()
+    (root / "eve" / "01_perturbation.ipynb").symlink_to(honest)     # handing in a classmate's file
     before = _digest([honest, blank])
     out = tmp_path / "grades.csv"
     proc = subprocess.run([sys.executable, "-m", "autograder", "grade-all", str(root), "--out", str(out),
                            "--timeout", "20"], capture_output=True, text=True, timeout=900, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     rows = {r["notebook"]: r for r in csv.DictReader(out.open())}
-    assert set(rows) == {"alice/01_perturbation.ipynb", "carol/01_perturbation.ipynb",
+    assert set(rows) == {"alice/01_perturbation.ipynb", "carol/01_perturbation.ipynb", "eve/01_perturbation.ipynb",
                          "mallory/01_perturbation.ipynb", "zed/01_perturbation.ipynb"}
+    assert "symbolic link" in rows["eve/01_perturbation.ipynb"]["error"]
     assert rows["alice/01_perturbation.ipynb"]["score"] == "8"
     assert rows["carol/01_perturbation.ipynb"]["score"] == "0"
     assert rows["mallory/01_perturbation.ipynb"]["perturbation.gradient_snr"] == "0"
@@ -226,7 +230,8 @@ def test_grade_all_one_student_cannot_touch_another(tmp_path):
      "os._exit(0)\n", ""),
     ("open('status.json', 'w').write('{')\nopen('outputs.npz', 'wb').write(b'PK' * 10**6)\n"
      "def gradient_snr(samples):\n    return 1.0\n", ""),
-])
+], ids=["invalid-utf8-output", "forged-frame", "garbage-on-every-descriptor", "forged-huge-array",
+        "forged-status-and-npz-files"])
 def test_forged_or_garbled_results_cost_only_that_exercise(tmp_path, answer, words):
     report = grade_notebook(submission(tmp_path, replace={"perturbation.gradient_snr": answer}), limits=FAST)
     result = scores(report)
