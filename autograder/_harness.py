@@ -229,7 +229,21 @@ def _interrupt(signum, frame):
     raise _CellTimeout()
 
 
+def _withhold(names: list, exercise_id: str) -> None:
+    """Withhold the given helpers for this exercise only (in this forked child, before any cell)."""
+    import importlib
+    for qualified in names:
+        module_name, name = qualified.split(":")
+        message = (f"{module_name}.{name} is a reference answer (exercise {exercise_id}) and is withheld "
+                   "while grading: write it yourself")
+
+        def refuse(*args, _message=message, **kwargs):
+            raise PermissionError(_message)
+        setattr(importlib.import_module(module_name), name, refuse)
+
+
 def run(job: dict) -> dict:
+    _withhold(job.get("withhold", []), job.get("exercise", "?"))
     namespace = {"__name__": "__main__", "get_ipython": _Shell}
     *earlier, answer = job["cells"]
     signal.signal(signal.SIGALRM, _interrupt)
@@ -271,6 +285,17 @@ PRELOAD = ("numpy", "matplotlib", "matplotlib.pyplot", "tqdm.auto", "course_util
            "course_utils.data", "course_utils.metrics", "course_utils.mlp", "course_utils.perturbation",
            "course_utils.weight_transport", "course_utils.eqprop", "course_utils.forward_forward",
            "course_utils.plotting", "course_utils.training", "course_utils.widgets", "autograder")
+
+
+def _warm_matplotlib(cache: str) -> None:
+    """Copy the grader's prebuilt font cache into this sandbox's (writable, empty) MPLCONFIGDIR."""
+    import shutil
+    target = os.environ.get("MPLCONFIGDIR")
+    if target and os.path.isdir(cache):
+        try:
+            shutil.copytree(cache, target, dirs_exist_ok=True)
+        except OSError:
+            pass
 
 
 def _preload() -> None:
@@ -366,6 +391,7 @@ def main() -> None:
     sys.stdout = open(1, "w", closefd=False)
     job = json.loads(sys.stdin.buffer.read())
     sys.path.insert(0, job["package_dir"])
+    _warm_matplotlib(os.path.join(job["package_dir"], "mplconfig"))
     _preload()
     for index, exercise in enumerate(job["exercises"]):
         data = _run_forked(exercise, job["output_bytes"])

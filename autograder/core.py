@@ -55,7 +55,8 @@ class Exercise:
     summary: str = ""
     float32: bool = True                     # accept float32 answers (with a float32 tolerance)
     withheld: tuple = ()                     # "module:function" that give the answer away
-    withheld_while_graded: tuple = ()        # withheld only while this exercise is graded
+    withheld_while_graded: tuple = ()        # withheld only while this exercise is graded (the grading
+                                             # child replaces them before any cell runs)
 
     def tolerance(self, narrow: bool, expected: dict) -> tuple[float, float]:
         """(rtol, atol) for an answer; ``narrow``: it returned float32. float32 answers get a

@@ -188,25 +188,23 @@ def _position(nb, cell) -> int:
 # --- grading -----------------------------------------------------------------------------------------------
 
 def grade_exercises(nb, exercises: list, limits: Limits) -> dict:
-    """Grade ``exercises`` of a notebook -> {exercise id: Result}. The exercises that share a redacted
-    package (as a rule, all of a notebook's) share one sandbox, with one fork each."""
+    """Grade ``exercises`` of a notebook -> {exercise id: Result}, all in one sandbox, one fork each."""
     from ._harness import encode
-    from .redaction import fingerprint, withheld_names
+    from .redaction import withheld_names
     cells = code_cells(nb)
-    results, groups = {}, {}
+    results, members = {}, []
     for exercise in exercises:
         to_run = cells_for(cells, nb, exercise)
         if to_run is None:
             results[exercise.id] = Result(exercise.id, 0.0, exercise.points,
                                           f"no marks: no answer cell defining {exercise.function_name} was found")
             continue
-        withheld = withheld_names(EXERCISES.values(),
-                                  extra=[(name, exercise.id) for name in exercise.withheld_while_graded])
-        job = {"function_name": exercise.function_name, "cells": to_run,
+        job = {"function_name": exercise.function_name, "cells": to_run, "exercise": exercise.id,
+               "withhold": list(exercise.withheld_while_graded),
                "fixtures": [encode(f.kwargs) for f in exercise.fixtures()]}
-        groups.setdefault(fingerprint(withheld), (withheld, []))[1].append((exercise, job))
-    for withheld, members in groups.values():
-        outcomes = run_batch([job for _, job in members], limits, withheld)
+        members.append((exercise, job))
+    if members:
+        outcomes = run_batch([job for _, job in members], limits, withheld_names(EXERCISES.values()))
         for (exercise, _), outcome in zip(members, outcomes):
             results[exercise.id] = _score(exercise, outcome)
     return {e.id: results[e.id] for e in exercises}

@@ -75,8 +75,8 @@ def _error_fixtures():
 
 
 # What would give each answer away, withheld from graded code (autograder.redaction): the reference,
-# its JAX twin, and the course helpers that compute the same thing. rho is a given helper of the
-# tutorial (the answers use it), withheld only while its own debugging exercise is graded.
+# its JAX twin, and the course helpers that compute the same thing. The NumPy rho is a given helper of
+# the tutorial (the answers use it), withheld only while its own debugging exercise is graded.
 WITHHELD = {
     "eqprop.energy": (
         "course_utils.eqprop:energy", "course_utils.eqprop:layered_energy", "course_utils.eqprop:energy_trace",
@@ -93,7 +93,7 @@ WITHHELD = {
         "course_utils.jax.eqprop:layered_eqprop_gradient", "course_utils.jax.eqprop:symmetric_eqprop_gradient",
         "course_utils.jax.eqprop:eqprop_step", "course_utils.jax.eqprop:nudged_estimates",
         "course_utils.jax.eqprop:eqprop_estimate"),
-    "eqprop.debug_rho": (),
+    "eqprop.debug_rho": ("course_utils.jax.eqprop:rho",),   # (graded answers use the NumPy rho only)
     "eqprop.debug_minibatch": ("course_utils.eqprop:minibatch",),
     "eqprop.debug_error_rate": ("course_utils.eqprop:error_rate",),
 }
@@ -189,7 +189,7 @@ EXERCISES = (
     ),
     Exercise(
         id="eqprop.debug_rho", withheld=WITHHELD["eqprop.debug_rho"],
-        withheld_while_graded=("course_utils.eqprop:rho", "course_utils.jax.eqprop:rho"), function_name="hard_sigmoid", reference=ref.rho, fixtures=_rho_fixtures, points=1,
+        withheld_while_graded=("course_utils.eqprop:rho",), function_name="hard_sigmoid", reference=ref.rho, fixtures=_rho_fixtures, points=1,
         summary="the paper's hard sigmoid clip(s, 0, 1)",
         mistakes=(
             Mistake("jax.nn.hard_sigmoid", "that is relu6(s + 3) / 6, almost flat on [0, 1]; the paper's "
