@@ -106,17 +106,20 @@ def flatten(grads) -> np.ndarray:
 
 
 def per_example_estimates(method, params, x, y, rng, sigma=1e-3, activation="sigmoid",
-                          keep=("W2", "b2")):
+                          keep=("W2", "b2"), progress=False):
     """(S, P) gradient estimates, one per example (S = N), each from its own noise draw.
 
     method: "backprop", "weight_perturbation" or "node_perturbation". keep: the parameters whose
     entries form the P columns (default: the output layer, so that thousands of rows stay small;
     every parameter is still perturbed). The rows are what gradient_snr measures: backprop's vary
-    only with the example, the perturbation rules' also with the noise.
+    only with the example, the perturbation rules' also with the noise. progress: a progress bar
+    over the examples.
     """
     from .mlp import backprop_gradients
+    from .progress import progress_bar
     rows = []
-    for n in range(x.shape[0]):
+    for n in progress_bar(range(x.shape[0]), desc=method.replace("_", " "), disable=not progress,
+                          unit="example"):
         xn, yn = x[n:n + 1], y[n:n + 1]
         if method == "backprop":
             g = backprop_gradients(params, xn, yn, activation)
@@ -174,28 +177,40 @@ BACKPROP, WEIGHT_PERTURBATION, NODE_PERTURBATION = _make_rules()
 # ----------------------------------------------------------------------------------------------
 # Measurements for the figures and the widget.
 
-def averaged_estimate(method, params, x, y, sigma, num_samples, rng, activation="sigmoid"):
-    """The estimate averaged over ``num_samples`` independent noise draws (K), as a gradient dict."""
+def averaged_estimate(method, params, x, y, sigma, num_samples, rng, activation="sigmoid", bar=None):
+    """The estimate averaged over ``num_samples`` independent noise draws (K), as a gradient dict.
+
+    bar: an optional progress bar (course_utils.progress), advanced by one per noise draw."""
     if method == "weight_perturbation":
         psi = sample_weight_perturbations(rng, params, sigma, num_samples)
-        return weight_perturbation_gradient(params, x, y, psi, sigma, activation)
+        estimate = weight_perturbation_gradient(params, x, y, psi, sigma, activation)
+        if bar is not None:
+            bar.update(num_samples)
+        return estimate
     if method == "node_perturbation":
         total = None
         for _ in range(num_samples):
             g = node_perturbation_gradient(params, x, y, sample_node_noise(rng, params, len(x), sigma),
                                            sigma, activation)
             total = g if total is None else {k: total[k] + g[k] for k in g}
+            if bar is not None:
+                bar.update(1)
         return {k: v / num_samples for k, v in total.items()}
     raise ValueError(f"unknown method {method!r}")
 
 
-def cosine_vs_samples(method, params, x, y, sigma, sample_counts, rng, activation="sigmoid"):
-    """Cosine similarity to the backprop gradient of the K-sample average, for each K."""
+def cosine_vs_samples(method, params, x, y, sigma, sample_counts, rng, activation="sigmoid", progress=False):
+    """Cosine similarity to the backprop gradient of the K-sample average, for each K.
+
+    progress: a progress bar over all the noise draws (the sum of sample_counts)."""
     from .metrics import cosine_similarity
     from .mlp import backprop_gradients
+    from .progress import progress_bar
     true = backprop_gradients(params, x, y, activation)
-    return [cosine_similarity(averaged_estimate(method, params, x, y, sigma, k, rng, activation), true)
-            for k in sample_counts]
+    with progress_bar(total=int(sum(sample_counts)), desc=method.replace("_", " "), disable=not progress,
+                      unit="draw") as bar:
+        return [cosine_similarity(averaged_estimate(method, params, x, y, sigma, k, rng, activation, bar), true)
+                for k in sample_counts]
 
 
 def single_estimate_alignment(method, params, x, y, sigma, rng, draws=20, keep=None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import LogFormatter, MaxNLocator
 
 # One colour per rule, the same in every figure of the course.
 RULE_COLORS = {
@@ -34,6 +35,18 @@ def color(rule: str) -> str:
     return RULE_COLORS.get(rule, None)
 
 
+def epoch_ticks(ax, epochs):
+    """Whole-number epoch ticks on the x axis: every epoch when there are few (one epoch gets one tick,
+    not 0.96, 0.98, ...), otherwise integers chosen by matplotlib."""
+    epochs = sorted(set(int(e) for e in epochs))
+    if 0 < len(epochs) <= 12:
+        ax.set_xticks(epochs)
+        if len(epochs) == 1:
+            ax.set_xlim(epochs[0] - 1, epochs[0] + 1)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def smooth(values, window: int):
     """Moving average (valid part), for noisy per-step curves."""
     values = np.asarray(values, dtype=np.float64)
@@ -55,6 +68,7 @@ def plot_training(results, window: int = 50):
         ax_acc.plot(epochs, acc, "o-", color=color(name), label=label(name))
     ax_loss.set(xlabel="update step", ylabel="training loss (MSE)", yscale="log", title="Training loss")
     ax_acc.set(xlabel="epoch", ylabel="test accuracy", ylim=(0, 1), title="Test accuracy")
+    epoch_ticks(ax_acc, [h["epoch"] for r in results.values() for h in r.history if "test_accuracy" in h])
     ax_acc.legend()
     fig.tight_layout()
     return fig
@@ -64,9 +78,11 @@ def plot_training(results, window: int = 50):
 
 def plot_snr_bars(snr: dict):
     """Bar chart of gradient SNR, {rule: value}, on a log scale."""
-    fig, ax = plt.subplots(figsize=(5, 3.2))
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
     names = list(snr)
-    ax.bar([label(n) for n in names], [snr[n] for n in names], color=[color(n) for n in names])
+    # one word per line: "weight perturbation" and "node perturbation" side by side would overlap
+    ax.bar([label(n).replace(" ", "\n") for n in names], [snr[n] for n in names], color=[color(n) for n in names],
+           width=0.6)
     ax.set(ylabel="gradient SNR (mean |mean| / std)", yscale="log", title="Signal-to-noise ratio")
     fig.tight_layout()
     return fig
@@ -102,6 +118,27 @@ def plot_cosine_vs_samples(samples, cosines: dict):
     return fig
 
 
+def plot_alignment_vs_width(hidden_sizes, alignment: dict, num_parameters):
+    """Cosine of ONE estimate with the gradient against the hidden layer's width, on log axes, with the
+    prediction sqrt(2 / (pi P)) for weight perturbation. alignment: {"<rule> (<what>)": values per size}."""
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    fig, ax = plt.subplots(figsize=(7.6, 3.6))
+    for name, values in alignment.items():
+        ax.plot(hidden_sizes, values, "o-", color=color(name.split()[0]), label=label(name))
+    ax.plot(hidden_sizes, np.sqrt(2 / (np.pi * np.asarray(num_parameters))), "k:", label=r"$\sqrt{2 / (\pi P)}$")
+    ax.set(xscale="log", yscale="log", xlabel="hidden units H", ylabel="cosine of one estimate\nwith the gradient",
+           title="Bigger layers, noisier estimates")
+    # the widths themselves as ticks, and no labels on the minor ticks (they overlap on a short log axis)
+    ax.set_xticks(hidden_sizes)
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.tight_layout()
+    return fig
+
+
 # --- tutorial 02: weight transport ---------------------------------------------------------------
 
 def plot_over_training(results, key: str, ylabel: str, title: str, log: bool = False, ax=None):
@@ -115,6 +152,7 @@ def plot_over_training(results, key: str, ylabel: str, title: str, log: bool = F
         values = [r.initial[key]] + [h[key] for h in r.history]
         ax.plot(range(len(values)), values, "o-", ms=3, color=color(name), label=label(name))
     ax.set(xlabel="epoch", ylabel=ylabel, title=title)
+    epoch_ticks(ax, range(max(len(r.history) for r in results.values()) + 1))
     if log:
         ax.set_yscale("log")
     ax.legend(fontsize=8)
@@ -132,6 +170,9 @@ def plot_feedback_gap(result, decay: float, steps_per_epoch: int):
     ax.plot(steps, gaps[0] * (1 - decay) ** steps, "k--", lw=1, label=r"$(1-\lambda)^t\,\|W - B^\top\|_0$")
     ax.set(yscale="log", xlabel="update step t", ylabel=r"$\|W_{out} - B^\top\|$",
            title="Kolen-Pollack: the feedback becomes the transpose")
+    # plain numbers (4.3, not 4.3 x 10^0) on a log axis that may span less than a decade
+    ax.yaxis.set_major_formatter(LogFormatter())
+    ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(1, 0.4)))
     ax.legend()
     fig.tight_layout()
     return fig
@@ -139,26 +180,58 @@ def plot_feedback_gap(result, decay: float, steps_per_epoch: int):
 
 # --- tutorial 04: forward-forward ----------------------------------------------------------------
 
-def plot_goodness_histograms(positive, negative, thresholds, axes=None):
+def goodness_ranges(positive, negative, thresholds):
+    """The x range of each layer's goodness histogram: where the data are (0.5th to 99.5th percentile,
+    with a margin), widened to take in the threshold when it lies near the data. An explorer computes
+    them once, so that its bins stay the same while the threshold moves."""
+    ranges = []
+    for gp, gn, theta in zip(positive, negative, thresholds):
+        values = np.concatenate([np.ravel(gp), np.ravel(gn)])
+        lo, hi = np.percentile(values, [0.5, 99.5])
+        span = max(hi - lo, 1e-6 * max(abs(hi), 1.0))
+        if lo - span <= theta <= hi + span:
+            lo, hi = min(lo, theta), max(hi, theta)
+        margin = 0.08 * (hi - lo)
+        ranges.append((max(lo - margin, 0.0) if lo >= 0 else lo - margin, hi + margin))
+    return ranges
+
+
+def plot_goodness_histograms(positive, negative, thresholds, axes=None, ranges=None, title=None):
     """One panel per layer: histograms of the goodness of positive and negative data, and the threshold.
 
     positive, negative: lists (one per layer) of (N,) goodness values; thresholds: one per layer.
+    ranges: the x range of each panel (default: goodness_ranges); 40 bins over it. A threshold outside
+    its panel's range is marked by an arrow at the edge, with its value. title: above the panels.
     """
     if axes is None:
-        fig, axes = plt.subplots(1, len(positive), figsize=(4.2 * len(positive), 3.2), squeeze=False)
+        fig, axes = plt.subplots(1, len(positive), figsize=(4.6 * len(positive), 3.4), squeeze=False)
         axes = axes[0]
-    for l, (ax, gp, gn, theta) in enumerate(zip(axes, positive, negative, thresholds), start=1):
-        top = np.percentile(np.concatenate([gp, gn]), 99)
-        bins = np.linspace(0, max(top, theta * 1.5), 40)
-        ax.hist(gp, bins=bins, alpha=0.6, color="#1b9e77", label="positive (correct label)")
-        ax.hist(gn, bins=bins, alpha=0.6, color="#d95f02", label="negative (hard wrong label)")
-        ax.axvline(theta, color="k", ls="--", lw=1, label="threshold")
+    ranges = ranges if ranges is not None else goodness_ranges(positive, negative, thresholds)
+    for l, (ax, gp, gn, theta, (lo, hi)) in enumerate(zip(axes, positive, negative, thresholds, ranges), start=1):
+        bins = np.linspace(lo, hi, 41)
+        # values outside the range go into the outermost bins, so that no example disappears
+        ax.hist(np.clip(gp, lo, hi), bins=bins, alpha=0.6, color="#1b9e77", label="positive (correct label)")
+        ax.hist(np.clip(gn, lo, hi), bins=bins, alpha=0.6, color="#d95f02", label="negative (hard wrong label)")
+        if lo <= theta <= hi:
+            ax.axvline(theta, color="k", ls="--", lw=1, label="threshold")
+        else:
+            edge, text, align = (hi, f"threshold {theta:.0f} \u2192", "right") if theta > hi else \
+                (lo, f"\u2190 threshold {theta:.0f}", "left")
+            ax.annotate(text, xy=(edge, 0.97), xycoords=("data", "axes fraction"), ha=align, va="top", fontsize=9,
+                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85})
+        ax.set_xlim(lo, hi)
         right = np.mean(gp > theta) / 2 + np.mean(gn < theta) / 2
         ax.set(xlabel="goodness (sum of squares)", title=f"layer {l}: {right:.0%} on the right side")
     axes[0].set_ylabel("examples")
-    axes[0].legend(fontsize=8)
-    axes[0].figure.tight_layout()
-    return axes[0].figure
+    fig = axes[0].figure
+    handles, labels = axes[0].get_legend_handles_labels()
+    handles.append(plt.Line2D([], [], color="k", ls="--", lw=1))
+    labels.append("threshold")
+    fig.legend(handles[:3], labels[:3], loc="lower center", ncol=3, fontsize=9, bbox_to_anchor=(0.5, 0.0))
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
 
 
 # --- tutorial 03: equilibrium propagation --------------------------------------------------------

@@ -4,17 +4,21 @@
 
 Timing: ``seconds_per_epoch`` is the median over epochs of the training time alone (evaluation
 excluded). For JAX the epoch function is compiled ahead of time and that cost is reported apart as
-``compile_seconds``, so every timed epoch is a steady-state one.
+``compile_seconds``, so every timed epoch is a steady-state one. A notebook that wants the time a person
+waited measures its cell with time.perf_counter(): compilation and evaluation are part of that wait.
+
+Progress: one bar per training run (course_utils.progress), over its epochs, with the loss and test
+accuracy of the last evaluated epoch; it says "compiling" while the JAX epoch function compiles.
 """
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
-
 from .data import Dataset, one_hot
+from .progress import progress_bar
 from .registry import Backend, get_rule
 
 
@@ -78,10 +82,25 @@ def train(rule_name: str, data: Dataset, backend: str = "jax", seed: int = 0,
     impl = rule.backend(backend)
     run = _train_jax if backend == "jax" else _train_numpy
     result = TrainResult(rule_name, backend, cfg, None, monitor=monitor)
-    epochs = tqdm(range(cfg["epochs"]), desc=f"{rule_name} ({backend})", disable=not progress,
-                  leave=False)
-    run(impl, cfg, data, seed, result, epochs, eval_every)
+    bar = progress_bar(total=cfg["epochs"], desc=f"{rule_name} ({backend})", disable=not progress, unit="epoch")
+    with _closing(bar):
+        run(impl, cfg, data, seed, result, bar, eval_every)
     return result
+
+
+@contextmanager
+def _closing(bar):
+    """Close the progress bar at the end; when the training fails (an unfinished exercise raises
+    NotImplementedError at the first step), remove it rather than leave a bar stuck at 0%. (The bar is
+    advanced by hand, not iterated: a bar that is iterated closes itself, leaving its line, before
+    the exception reaches here.)"""
+    try:
+        yield bar
+    except BaseException:
+        bar.leave = False
+        raise
+    finally:
+        bar.close()
 
 
 def _record(result, impl, cfg, data, epoch, losses, seconds, bar, evaluate):
@@ -89,14 +108,18 @@ def _record(result, impl, cfg, data, epoch, losses, seconds, bar, evaluate):
     if evaluate:
         entry["train_accuracy"] = _accuracy(impl, result.state, cfg, data.x_train, data.y_train)
         entry["test_accuracy"] = _accuracy(impl, result.state, cfg, data.x_test, data.y_test)
-        bar.set_postfix(loss=f"{entry['train_loss']:.4f}", test=f"{entry['test_accuracy']:.3f}")
     if result.monitor is not None:
         entry.update(result.monitor(result.state))
+    status = {"loss": f"{entry['train_loss']:.4f}"}
+    if "test_accuracy" in entry:            # from the evaluation, or from a monitor that measures it
+        status["test"] = f"{entry['test_accuracy']:.3f}"
+    bar.set_postfix(status, refresh=False)
     result.history.append(entry)
     result.epoch_seconds.append(seconds)
+    bar.update(1)
 
 
-def _train_numpy(impl, cfg, data, seed, result, epochs, eval_every):
+def _train_numpy(impl, cfg, data, seed, result, bar, eval_every):
     rng = np.random.default_rng(seed)
     x_all = data.x_train.astype(np.float64)
     y_all = one_hot(data.y_train)
@@ -106,7 +129,7 @@ def _train_numpy(impl, cfg, data, seed, result, epochs, eval_every):
     batch_size = cfg["batch_size"]
     n_batches = len(x_all) // batch_size
     all_losses = []
-    for epoch in epochs:
+    for epoch in range(cfg["epochs"]):
         start = time.perf_counter()
         order = rng.permutation(len(x_all))
         losses = []
@@ -118,7 +141,7 @@ def _train_numpy(impl, cfg, data, seed, result, epochs, eval_every):
         seconds = time.perf_counter() - start
         all_losses.extend(losses)
         last = epoch == cfg["epochs"] - 1
-        _record(result, impl, cfg, data, epoch, losses, seconds, epochs,
+        _record(result, impl, cfg, data, epoch, losses, seconds, bar,
                 last or (epoch + 1) % eval_every == 0)
     result.step_losses = np.asarray(all_losses, dtype=np.float64)
 
@@ -149,7 +172,7 @@ def make_jax_epoch(step, cfg, n_train: int):
     return jax.jit(epoch, donate_argnums=0)
 
 
-def _train_jax(impl, cfg, data, seed, result, epochs, eval_every):
+def _train_jax(impl, cfg, data, seed, result, bar, eval_every):
     import jax
     import jax.numpy as jnp
 
@@ -161,12 +184,14 @@ def _train_jax(impl, cfg, data, seed, result, epochs, eval_every):
         result.initial = result.monitor(state)
     x_train = jnp.asarray(data.x_train, dtype=jnp.float32)
     y_train = jnp.asarray(one_hot(data.y_train), dtype=jnp.float32)
+    bar.set_postfix_str("compiling")
     start = time.perf_counter()
     epoch_fn = make_jax_epoch(impl.step, cfg, len(data.x_train)).lower(
         state, x_train, y_train, key).compile()
     result.compile_seconds = time.perf_counter() - start
+    bar.set_postfix_str(f"compiled in {result.compile_seconds:.1f} s")
     all_losses = []
-    for epoch in epochs:
+    for epoch in range(cfg["epochs"]):
         key, epoch_key = jax.random.split(key)
         start = time.perf_counter()
         state, metrics = epoch_fn(state, x_train, y_train, epoch_key)
@@ -175,7 +200,7 @@ def _train_jax(impl, cfg, data, seed, result, epochs, eval_every):
         result.state = state
         all_losses.append(losses)
         last = epoch == cfg["epochs"] - 1
-        _record(result, impl, cfg, data, epoch, losses, seconds, epochs,
+        _record(result, impl, cfg, data, epoch, losses, seconds, bar,
                 last or (epoch + 1) % eval_every == 0)
     result.step_losses = np.concatenate(all_losses).astype(np.float64)
 
@@ -192,6 +217,7 @@ def train_estimator(gradient_fn, data: Dataset, seed: int = 0, progress: bool = 
     cfg = rule.config(**overrides)
     impl = numpy_gradient_backend(gradient_fn, init_mlp, predict)
     result = TrainResult(f"custom ({base_rule} settings)", "numpy", cfg, None)
-    epochs = tqdm(range(cfg["epochs"]), desc="your rule", disable=not progress, leave=False)
-    _train_numpy(impl, cfg, data, seed, result, epochs, 1)
+    bar = progress_bar(total=cfg["epochs"], desc="your rule", disable=not progress, unit="epoch")
+    with _closing(bar):
+        _train_numpy(impl, cfg, data, seed, result, bar, 1)
     return result

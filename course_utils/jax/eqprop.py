@@ -192,15 +192,29 @@ def eqprop_estimate(params, x, target, beta, symmetric=False, epsilon=0.5, steps
     return symmetric_eqprop_gradient(x, plus, minus, beta)
 
 
-def cosine_vs_beta(params, x, target, betas, epsilon=0.5, steps=500):
+def cosine_vs_beta(params, x, target, betas, epsilon=0.5, steps=500, progress=False):
     """Cosine similarity of the one-sided and the symmetric estimates to implicit_gradient, per beta.
 
     Returns {"one-sided": (B,), "symmetric": (B,)} numpy arrays (the figure of tutorial 03, section 4).
+    progress: a progress bar over the true gradient and the 2 B estimates (the first of each kind
+    includes its compilation).
     """
     import numpy as np
 
     from ..metrics import cosine_similarity
-    true = implicit_gradient(params, x, target, epsilon, steps)
-    return {name: np.array([cosine_similarity(eqprop_estimate(params, x, target, b, sym, epsilon, steps), true)
-                            for b in betas])
-            for name, sym in (("one-sided", False), ("symmetric", True))}
+    from ..progress import progress_bar
+    with progress_bar(total=1 + 2 * len(betas), desc="cosine vs beta", disable=not progress,
+                      unit="estimate") as bar:
+        bar.set_postfix_str("true gradient")
+        true = jax.block_until_ready(implicit_gradient(params, x, target, epsilon, steps))
+        bar.update(1)
+        cosines = {}
+        for name, sym in (("one-sided", False), ("symmetric", True)):
+            bar.set_postfix_str(name)
+            values = []
+            for b in betas:
+                values.append(cosine_similarity(eqprop_estimate(params, x, target, b, sym, epsilon, steps), true))
+                bar.update(1)
+            cosines[name] = np.array(values)
+        bar.set_postfix_str("")
+    return cosines
