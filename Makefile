@@ -54,13 +54,19 @@ $(STUDENT_VENV)/.lab-deps: pyproject.toml
 run: $(VENV)/.run-deps
 	$(PY) -m course_utils.compare
 
-# The grader's sandbox is Debian's bubblewrap: installed here where we can (root on Debian).
+# Debian packages, installed here where we can (root on Debian, quietly): bubblewrap, the grader's sandbox;
+# chromium, the headless browser of tests/test_browser.py (driven by Playwright; never `playwright install`).
 system-deps:
-	@command -v bwrap >/dev/null 2>&1 || { \
+	@missing=""; \
+	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing bubblewrap (the grader's sandbox)"; \
-	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
-	  else echo "note: bubblewrap (bwrap) is missing; the grader will not be sandboxed (apt-get install bubblewrap)"; fi; }
+	    echo "installing$$missing (the grader's sandbox, the browser test's browser)"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "note: missing$$missing: without bubblewrap the grader is not sandboxed, without chromium" \
+	    "the browser test is skipped (apt-get install$$missing)"; fi; \
+	fi
 
 test: $(VENV)/.dev-deps system-deps
 	$(PY) -m pytest -n auto --dist loadfile
