@@ -49,6 +49,10 @@ $(STUDENT_VENV)/.lab-deps: pyproject.toml
 	@test -x $(STUDENT_VENV)/bin/python || $(PYTHON) -m venv $(STUDENT_VENV)
 	@echo "installing what the tutorials need into $(STUDENT_VENV)/ (once)"
 	@$(call install,$(STUDENT_VENV)/bin/python,-e "$(STUDENT_EXTRAS)",$(STUDENT_VENV)/install.log)
+	@# save widget state with the notebook, so that a reopened notebook shows its explorers
+	@mkdir -p $(STUDENT_VENV)/share/jupyter/lab/settings
+	@echo '{"@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": true}}' \
+	  > $(STUDENT_VENV)/share/jupyter/lab/settings/overrides.json
 	@touch $@
 
 run: $(VENV)/.run-deps
