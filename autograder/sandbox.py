@@ -194,7 +194,8 @@ class _Launch:
 
         def bind(source: Path, target: str):
             for parent in reversed(Path(target).parents):   # readable parents (bwrap makes them 0700)
-                if parent not in made and not str(parent).startswith(("/usr", "/tmp", "/proc", "/dev")):
+                if parent not in made and parent not in (Path("/tmp"), Path("/proc"), Path("/dev")) \
+                        and not str(parent).startswith("/usr"):
                     args.extend(["--perms", "0755", "--dir", str(parent)])
                     made.add(parent)
             args.extend(["--ro-bind", str(source), target])

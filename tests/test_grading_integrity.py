@@ -147,7 +147,20 @@ def _digest(paths):
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
 
 
-def test_an_answer_cannot_write_the_course_package_or_the_repository(tmp_path):
+# Without the sandbox an answer runs with the grader's own rights: these attacks would succeed (the
+# fallback says so), so they run only where the sandbox is, and always under CI.
+needs_sandbox = pytest.mark.skipif(not sandbox.bwrap_available() and os.environ.get("CI") != "true",
+                                   reason="file-system isolation needs bubblewrap (under CI it must run)")
+
+
+@pytest.fixture
+def sandboxed():
+    """Refuse to run an attack without the sandbox (under CI: fail, never damage the checkout)."""
+    assert sandbox.bwrap_available(), sandbox.describe()
+
+
+@needs_sandbox
+def test_an_answer_cannot_write_the_course_package_or_the_repository(sandboxed, tmp_path):
     import course_utils
     package = Path(course_utils.__file__).resolve().parent
     watched = sorted(package.rglob("*.py")) + sorted((REPO / "solutions").rglob("*.ipynb"))
@@ -171,7 +184,8 @@ def test_an_answer_cannot_write_the_course_package_or_the_repository(tmp_path):
     assert honest["score"] == honest["max_score"]
 
 
-def test_grade_all_one_student_cannot_touch_another(tmp_path):
+@needs_sandbox
+def test_grade_all_one_student_cannot_touch_another(sandboxed, tmp_path):
     root = tmp_path / "submitted"
     honest = submission(root / "alice", name="01_perturbation.ipynb")
     blank = submission(root / "carol", name="01_perturbation.ipynb", source=STUDENT01)
@@ -275,7 +289,8 @@ def _sandbox_processes():
     return [line for line in out.splitlines() if "sleep 4242" in line and "ps -eo" not in line]
 
 
-def test_a_detached_child_neither_delays_grading_nor_outlives_it(tmp_path):
+@needs_sandbox
+def test_a_detached_child_neither_delays_grading_nor_outlives_it(sandboxed, tmp_path):
     answer = """
         import subprocess, os
         subprocess.Popen(["sleep", "4242"], start_new_session=True,
@@ -299,9 +314,8 @@ def test_a_detached_child_neither_delays_grading_nor_outlives_it(tmp_path):
     assert not _sandbox_processes(), _sandbox_processes()
 
 
-@pytest.mark.skipif(not sandbox.bwrap_available() and os.environ.get("CI") != "true",
-                    reason="isolation needs bubblewrap (under CI it must run)")
-def test_no_network_no_privileges_no_environment(tmp_path, monkeypatch):
+@needs_sandbox
+def test_no_network_no_privileges_no_environment(sandboxed, tmp_path, monkeypatch):
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(1)
@@ -337,9 +351,8 @@ def test_no_network_no_privileges_no_environment(tmp_path, monkeypatch):
     server.close()
 
 
-@pytest.mark.skipif(not sandbox.bwrap_available() and os.environ.get("CI") != "true",
-                    reason="process limits per sandbox need bubblewrap (under CI it must run)")
-def test_a_fork_bomb_costs_only_its_exercise(tmp_path):
+@needs_sandbox
+def test_a_fork_bomb_costs_only_its_exercise(sandboxed, tmp_path):
     answer = """
         import os
         children = 0
