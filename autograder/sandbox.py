@@ -1,14 +1,15 @@
 """Where and how student code runs while it is graded, and what may come back from it.
 
-One exercise, one child (``_harness.py``), one sandbox:
-- **bubblewrap** (``bwrap``), where it works: new user, PID, network, IPC and UTS namespaces; an
-  unprivileged user; a read-only view of Python and the installed dependencies, with the installed
-  course package hidden and a redacted copy in its place; no repository, no solutions, no other
-  submission; a private, size-limited /tmp; a scrubbed environment; no inherited descriptors; and
-  every process of the exercise dies with it (the PID namespace ends when the harness does).
+One notebook, one sandbox, one harness (``_harness.py``) that forks a child per exercise:
+- **bubblewrap** (``bwrap``), where it works: new PID, network, IPC and UTS namespaces (and a user
+  namespace when the grader is not root); an unprivileged user; a read-only view of Python and the
+  installed dependencies, with the installed course package hidden and a redacted copy in its place; no
+  repository, no solutions, no other submission; a private, size-limited /tmp; a scrubbed environment;
+  no inherited descriptors; and every process started in it dies with it (the PID namespace ends when
+  the harness does).
   A grader running as root starts each sandbox as its own unprivileged user id (one per concurrent
   sandbox), so that the process limit holds and no sandbox can touch another's processes.
-- **fallback**, where bubblewrap is missing or cannot start (macOS, Colab): the same child under
+- **fallback**, where bubblewrap is missing or cannot start (macOS, Colab): the same harness under
   resource limits in its own process group, said once in one line: this is not a sandbox.
 
 Resource limits in both: address space, CPU time, file size, processes, and the wall-clock time.
