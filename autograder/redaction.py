@@ -14,6 +14,7 @@ nothing to copy. Two users:
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import os
 import shutil
@@ -103,10 +104,19 @@ def build(destination, withheld: dict[str, dict[str, str]], message: str = GRADI
     return destination
 
 
+@functools.lru_cache(maxsize=None)
+def source_digest(*package_dirs: Path) -> str:
+    """A hash of every .py file below the given package folders (read once per process)."""
+    digest = hashlib.sha256()
+    for root in package_dirs:
+        for path in sorted(Path(root).rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def fingerprint(withheld: dict) -> str:
     """Changes when the package or the withheld set changes (cache key of a redacted copy)."""
     digest = hashlib.sha256(repr(sorted((m, sorted(f.items())) for m, f in withheld.items())).encode())
-    for path in sorted(PACKAGE_DIR.rglob("*.py")):
-        digest.update(str(path.relative_to(PACKAGE_DIR)).encode())
-        digest.update(path.read_bytes())
+    digest.update(source_digest(PACKAGE_DIR).encode())
     return digest.hexdigest()[:16]
