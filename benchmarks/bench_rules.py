@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     p.add_argument("--json")
     args = p.parse_args(argv)
     data = load_mnist(args.data)
-    names = args.rules or list(all_rules())
+    names = args.rules or list(all_rules("classifier"))
     rows = []
     for name in names:
         row = {"rule": name}

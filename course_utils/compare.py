@@ -61,7 +61,7 @@ def main(argv=None) -> int:
     except DataUnavailableError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    names = args.rules or list(all_rules())
+    names = args.rules or list(all_rules("classifier"))
     reports, results = [], {}
     for name in names:
         results[name] = train(name, data, backend=args.backend, progress=sys.stderr.isatty(),

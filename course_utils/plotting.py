@@ -18,6 +18,10 @@ RULE_COLORS = {
     "kolen_pollack": "#66a61e",
     "eqprop": "#e6ab02",
     "forward_forward": "#a6761d",
+    # tutorial 05: online learning in continuous time
+    "online_decoders_only": "#999999",
+    "online_feedback_alignment": "#1f78b4",
+    "online_backprop": "#444444",
 }
 STYLE = {
     "figure.dpi": 100, "axes.spines.top": False, "axes.spines.right": False,

@@ -14,6 +14,11 @@ NumPy steps take a numpy Generator and may use Python loops; JAX steps take a PR
 be pure and jittable (the trainer scans them over an epoch). ``cfg`` is a plain dict: the rule's
 defaults updated with the caller's overrides. Implementations are named by "module:attribute" and
 imported on first use, so that NumPy-only users never import JAX.
+
+Kinds. ``kind="classifier"`` (the default) is the protocol above: a network trained on digits.
+``kind="online"`` (tutorial 05) is a network learning a function of time while it runs; its
+``numpy`` and ``jax`` attributes name simulators, and the runner calls
+``course_utils.online.run_rule(name, cfg, backend, seeds)`` instead of the trainer.
 """
 from __future__ import annotations
 
@@ -37,6 +42,7 @@ class Rule:
     numpy: str
     jax: str
     defaults: dict = field(default_factory=dict)
+    kind: str = "classifier"            # or "online" (see the module docstring)
 
     def backend(self, name: str) -> Backend:
         """The "numpy" or "jax" implementation of this rule."""
@@ -70,6 +76,7 @@ def get_rule(name: str) -> Rule:
     return RULES[name]
 
 
-def all_rules() -> dict[str, Rule]:
+def all_rules(kind: str | None = None) -> dict[str, Rule]:
+    """Every registered rule, or only those of one ``kind`` ("classifier" or "online")."""
     from . import rules  # noqa: F401
-    return dict(RULES)
+    return {name: rule for name, rule in RULES.items() if kind is None or rule.kind == kind}
