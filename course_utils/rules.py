@@ -91,3 +91,35 @@ register(Rule(
               "symmetric": False, "free_steps": 20, "nudged_steps": 4, "predict_steps": 50,
               "learning_rates": (0.1, 0.05), "batch_size": 20, "epochs": 10},
 ))
+
+# --- Tutorial 05: learning online, in continuous time (kind="online": simulators, not classifiers) ----
+# A population of 10 ReLU rate neurons learns y* = x0 x1 of two sines while it runs (100 simulated
+# seconds, Euler steps of 1 ms, a 5 ms synapse on the output); learning stops after three quarters and
+# the last quarter measures what was learned (nrmse). Decoders learn by PES in every rule.
+ONLINE = {"neurons": 10, "neuron": "relu", "seconds": 100.0, "dt": 0.001, "tau": 0.005,
+          "decoder_rate": 1e-3, "encoder_rate": 0.0, "feedback": "fa", "feedback_scale": 1e-3,
+          "record_every": 100, "learn_fraction": 0.75}
+register(Rule(
+    name="online_decoders_only",
+    summary="PES (the delta rule) on the decoders; encoders and biases fixed and random",
+    tutorial="05_online", kind="online",
+    numpy="course_utils.online:simulate",
+    jax="course_utils.jax.online:simulate",
+    defaults=ONLINE,
+))
+register(Rule(
+    name="online_feedback_alignment",
+    summary="PES on the decoders; encoders and biases by the error through a fixed random B",
+    tutorial="05_online", kind="online",
+    numpy="course_utils.online:simulate",
+    jax="course_utils.jax.online:simulate",
+    defaults={**ONLINE, "encoder_rate": 3.0, "feedback": "fa"},
+))
+register(Rule(
+    name="online_backprop",
+    summary="PES on the decoders; encoders and biases by the error through d^T (weight transport)",
+    tutorial="05_online", kind="online",
+    numpy="course_utils.online:simulate",
+    jax="course_utils.jax.online:simulate",
+    defaults={**ONLINE, "encoder_rate": 3.0, "feedback": "bp"},
+))

@@ -14,6 +14,8 @@ ASSIGNMENTS = {
     "02_weight_transport": "weight_transport",
     "03_eqprop": "eqprop",
     "04_forward_forward": "forward_forward",
+    "05_online": "online",
+    "06_synthesis": "synthesis",
 }
 TUTORIAL_MODULES = tuple(ASSIGNMENTS.values())
 
