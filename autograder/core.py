@@ -142,13 +142,27 @@ def call_safely(func, fixture: Fixture) -> Answer:
     return Answer(outputs, error, narrow)
 
 
+_PREPARED: dict = {}
+
+
+def prepared(exercise: Exercise) -> tuple[list, list]:
+    """(fixtures, the reference's outputs on them), computed once per exercise and process: the
+    fixtures are deterministic, and a batch grades every notebook against the same ones. Callers must
+    not modify them (answers are computed on copies)."""
+    key = id(exercise)
+    if key not in _PREPARED or _PREPARED[key][0] is not exercise:
+        fixtures = exercise.fixtures()
+        expected = [normalise(exercise.reference(**copy.deepcopy(f.kwargs))) for f in fixtures]
+        _PREPARED[key] = (exercise, fixtures, expected)
+    return _PREPARED[key][1], _PREPARED[key][2]
+
+
 def evaluate(exercise: Exercise, answers: list) -> Result:
     """Score answers already computed on ``exercise.fixtures()`` (a list of Answer, one per fixture)."""
-    fixtures = exercise.fixtures()
+    fixtures, expected = prepared(exercise)
     if len(answers) != len(fixtures):
         return Result(exercise.id, 0.0, exercise.points, "no marks: the grading process returned "
                       "a malformed result (wrong number of fixtures)")
-    expected = [normalise(exercise.reference(**copy.deepcopy(f.kwargs))) for f in fixtures]
     for i, (fixture, answer) in enumerate(zip(fixtures, answers)):
         where = f"[{fixture.label}]"
         if answer.error is not None:
@@ -272,7 +286,7 @@ def check(exercise: Exercise, func) -> Result:
     if not callable(func):
         return Result(exercise.id, 0.0, exercise.points,
                       f"{exercise.function_name} is not a function (got {type(func).__name__})")
-    return evaluate(exercise, [call_safely(func, f) for f in exercise.fixtures()])
+    return evaluate(exercise, [call_safely(func, f) for f in prepared(exercise)[0]])
 
 
 def variant(function, **options):

@@ -25,9 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import Answer, Exercise, Result, evaluate
+from .core import Answer, Exercise, Result, evaluate, prepared
 from .exercises import ASSIGNMENTS, EXERCISES, exercises_of
 from .sandbox import Limits, SandboxError, run_batch
+from .sandbox import printable as _printable
 
 MAX_NOTEBOOK_BYTES = 50_000_000
 MAX_RESULT_ELEMENTS = 5_000_000
@@ -72,10 +73,6 @@ def parse_notebook(data: bytes, label: str = "the file") -> dict:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UngradableError(f"{label} is not a Jupyter notebook ({_printable(first)[:120]})") from None
     return nb
-
-
-def _printable(text: str) -> str:
-    return "".join(c if c.isprintable() else "?" for c in str(text))
 
 
 def _course(meta) -> dict:
@@ -201,7 +198,7 @@ def grade_exercises(nb, exercises: list, limits: Limits) -> dict:
             continue
         job = {"function_name": exercise.function_name, "cells": to_run, "exercise": exercise.id,
                "withhold": list(exercise.withheld_while_graded),
-               "fixtures": [encode(f.kwargs) for f in exercise.fixtures()]}
+               "fixtures": [encode(f.kwargs) for f in prepared(exercise)[0]]}
         members.append((exercise, job))
     if members:
         outcomes = run_batch([job for _, job in members], limits, withheld_names(EXERCISES.values()))

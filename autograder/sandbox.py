@@ -339,7 +339,7 @@ def _run_sandbox(exercises: list[dict], limits: Limits, withheld: dict) -> tuple
         reason = "the grading process returned a malformed result"
     elif reason is None:
         last = err.decode("utf-8", errors="replace").strip().splitlines()[-1:] or [f"exit status {returncode}"]
-        reason = f"the grading process died ({_clean(last[0])[:200]})"
+        reason = f"the grading process died ({printable(last[0])[:200]})"
     return _frames(out, len(exercises)), reason
 
 
@@ -365,8 +365,10 @@ def _frames(out: bytes, count: int) -> list:
     return results
 
 
-def _clean(text: str) -> str:
-    return "".join(c if c.isprintable() else "?" for c in text)
+def printable(text) -> str:
+    """``text`` with every unprintable character (escapes, NULs, newlines) shown as "?": for one-line
+    messages quoting what a submission wrote."""
+    return "".join(c if c.isprintable() else "?" for c in str(text))
 
 
 def _communicate(command, payload: bytes, limits: Limits, max_output: int, kwargs):
