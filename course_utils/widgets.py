@@ -72,7 +72,7 @@ def perturbation_explorer(params, x, y, activation: str = "sigmoid", seed: int =
     from .perturbation import averaged_estimate
 
     true = backprop_gradients(params, x, y, activation)
-    log_sigma = _control("FloatSlider", "log10 sigma", value=-3, min=-5, max=0, step=0.25)
+    log_sigma = _control("FloatSlider", "log10 sigma", value=-3, min=-9, max=0, step=0.25)
     samples = _control("IntSlider", "noise samples K", value=10, min=1, max=500, step=1)
 
     def draw():
