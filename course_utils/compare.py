@@ -135,6 +135,8 @@ def online_table(names, args) -> list[dict]:
     """Tutorial 05's online rules, in a table of their own: nrmse (lower is better) over the seeds."""
     if not names:
         return []
+    import numpy as np
+
     from . import online
     from .registry import get_rule
     reports = [online.run_rule(name, get_rule(name).config(), backend=args.backend,

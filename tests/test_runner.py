@@ -57,12 +57,30 @@ def test_parse_setting():
 
 def test_compare_prints_a_table_and_saves_the_figure(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "course_utils.compare", "--rules", "backprop",
-                           "node_perturbation", "--epochs", "1", "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=600)
+                           "node_perturbation", "online_decoders_only", "--epochs", "1", "--seeds", "2",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     table = proc.stdout.split("All rules on offline digits")[1].splitlines()
     rows = [line.split() for line in table if line.startswith(("backprop", "node_perturbation"))]
     assert [r[0] for r in rows] == ["backprop", "node_perturbation"]
-    assert all(0.0 <= float(r[1]) <= 1.0 and float(r[5]) > 0 for r in rows)  # accuracy, s/epoch
+    # test accuracy (mean over 2 seeds), its spread, s/epoch
+    assert all(0.0 <= float(r[1]) <= 1.0 and 0.0 <= float(r[2]) < 0.5 and float(r[6]) > 0 for r in rows)
+    online = proc.stdout.split("Online rules (tutorial 05)")[1].splitlines()
+    online_rows = [line.split() for line in online if line.startswith("online_")]
+    assert [r[0] for r in online_rows] == ["online_decoders_only"] and 0 < float(online_rows[0][1]) < 2
     assert (tmp_path / "compare.png").stat().st_size > 10_000
-    assert [r["rule"] for r in json.loads((tmp_path / "compare.json").read_text())] == ["backprop", "node_perturbation"]
+    reports = json.loads((tmp_path / "compare.json").read_text())
+    assert [r["rule"] for r in reports] == ["backprop", "node_perturbation", "online_decoders_only"]
+    assert all(len(r["test_accuracy_per_seed"]) == 2 for r in reports[:2])
+    assert len(reports[2]["nrmse_per_seed"]) == 2
+
+
+def test_runner_runs_an_online_rule():
+    proc = _run("online_decoders_only", "--set", "seconds=4.0", "--seeds", "2", "--json", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["rule"] == "online_decoders_only" and report["seeds"] == [0, 1]
+    assert len(report["nrmse_per_seed"]) == 2 and report["nrmse"] > 0
+    assert report["simulated_seconds"] == 4.0 and "nrmse" in proc.stdout.splitlines()[0]
+    proc = _run("online_decoders_only", "--epochs", "3")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "online rule" in proc.stderr
