@@ -6,11 +6,12 @@ dt seconds; step k is the time t_k = (k + 1) dt (as in Nengo, whose first step e
 
     current      J_k = g * (x_k @ E.T) + b                  (N,)  gains g, biases b, encoders E (N, D)
     rate         a_k = G(J_k)                               (N,)  G: ReLU or the LIF rate curve
+    error        e_k = y_k - y*_k                           (C,)  y_k: the synapse's output now
     decoded      u_k = d @ a_k                              (C,)  decoders d (C, N)
-    synapse      y_k = y_{k-1} + (dt / tau) (u_k - y_{k-1})        the Euler step of tau dy/dt = u - y
-    error        e_k = y_k - y*_k                           (C,)
+    synapse      y_{k+1} = y_k + (dt / tau) (u_k - y_k)            the Euler step of tau dy/dt = u - y
 
-and then, at the end of the step, the rules change the weights the next step uses:
+so the output reaches the error one step late, and filtered (Nengo's synapses do the same: this is the
+price in time). Then, at the end of the step, the rules change the weights the next step uses:
 
     PES (decoders):           d <- d - (kappa dt / N) e_k a_k^T                        (Nengo's nengo.PES)
     online FA (encoders, b):  delta_k = (B e_k) * G'(J_k)                              (N,)
@@ -19,9 +20,9 @@ and then, at the end of the step, the rules change the weights the next step use
 
 B (N, C) is fixed and random, sampled like the encoders (unit vectors in the output space, times
 ``feedback_scale``). G' is the derivative of the real rate curve at the neuron's own input current
-J; the gain g appears because dJ/dE = g x^T. With tau = dt the synapse passes u straight through;
-in the limit of small dt and small learning rates the FA updates summed over a window are tutorial
-02's ``feedback_alignment_gradients`` on those samples, times -eta dt K (see the tests).
+J; the gain g appears because dJ/dE = g x^T. With tau = dt the synapse is a delay of one step; in the
+limit of small dt, tau and learning rates the FA updates summed over a window are tutorial 02's
+``feedback_alignment_gradients`` on those samples, times -eta dt K G'/relu' (see the tests).
 
 Sign convention: the update functions here return the *change* to add (as Nengo's learning rules
 do), already with the minus sign and the learning rate; tutorial 02's rules return gradients.
@@ -176,7 +177,7 @@ def simulate(network, x, y_target, dt=0.001, tau=0.01, neuron="relu", decoder_ra
             encoder_rate (eta, for the encoders and the biases) = 0 is the decoders-only baseline.
         learn_steps: the rules change the weights during the first learn_steps steps only (None: all);
             the steps after it test what was learned.
-    Returns {"y": (K, C) filtered output, "error": (K, C), "network": the learned weights,
+    Returns {"y": (K, C) the filtered output y_k, "error": (K, C) e_k, "network": the learned weights,
              "angle_steps": (R,) steps at which the angle between B and d^T was recorded (every
              record_every steps, from step 0), "angle": (R,) degrees (nan while d = 0)}.
     """
@@ -190,9 +191,9 @@ def simulate(network, x, y_target, dt=0.001, tau=0.01, neuron="relu", decoder_ra
             angles.append(angle_degrees(B, d.T) if np.any(d) else np.nan)
         J = currents(x[k], E, g, b)
         a = rate(J, neuron)
-        y = filter_step(y, d @ a, dt, tau)
         e = y - y_target[k]
         ys[k], errors[k] = y, e
+        y = filter_step(y, d @ a, dt, tau)          # the output the next step sees
         if learn_steps is not None and k >= learn_steps:
             continue
         if encoder_rate:

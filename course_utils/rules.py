@@ -113,7 +113,7 @@ register(Rule(
     tutorial="05_online", kind="online",
     numpy="course_utils.online:simulate",
     jax="course_utils.jax.online:simulate",
-    defaults={**ONLINE, "encoder_rate": 3.0, "feedback": "fa"},
+    defaults={**ONLINE, "encoder_rate": 5.0, "feedback": "fa"},
 ))
 register(Rule(
     name="online_backprop",
@@ -121,5 +121,5 @@ register(Rule(
     tutorial="05_online", kind="online",
     numpy="course_utils.online:simulate",
     jax="course_utils.jax.online:simulate",
-    defaults={**ONLINE, "encoder_rate": 3.0, "feedback": "bp"},
+    defaults={**ONLINE, "encoder_rate": 5.0, "feedback": "bp"},
 ))

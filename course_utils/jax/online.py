@@ -70,15 +70,15 @@ def simulate(network, x, y_target, dt=0.001, tau=0.01, neuron="relu", decoder_ra
         k, xk, yk = inputs
         J = g * (E @ xk) + b
         a = rate(J, neuron)
-        y = filter_step(y, d @ a, dt, tau)
         e = y - yk
+        y_now, y = y, filter_step(y, d @ a, dt, tau)
         learning = k < learn_until
         fb = B if feedback == "fa" else d.T
         update = fa_update(xk, J, e, fb, g, encoder_rate, dt, neuron)
         E = E + jnp.where(learning, update["encoders"], 0.0)
         b = b + jnp.where(learning, update["biases"], 0.0)
         d = d + jnp.where(learning, pes_update(a, e, decoder_rate, dt), 0.0)
-        return (E, b, d, y), (y, e)
+        return (E, b, d, y), (y_now, e)
 
     def record(carry, inputs):
         angle = _angle(B, carry[2])
