@@ -226,7 +226,7 @@ def _wait_widgets_settled(page, timeout=20.0):
 def _explorer_cells(name) -> list[int]:
     nb = nbformat.read(str(REPO / "notebooks" / name / f"{name}.ipynb"), as_version=4)
     return [i for i, c in enumerate(nb.cells)
-            if c.cell_type == "code" and re.search(r"\bwidgets\.\w+_explorer\(", c.source)]
+            if c.cell_type == "code" and re.search(r"\b\w+\.\w+_explorer\(", c.source)]
 
 
 def _screenshots(page, name, stage, explorers, whole=True):
