@@ -95,6 +95,20 @@ def layer_gradients(W, b, h_below_pos, h_below_neg, threshold):
     return grads, layer_loss(h_pos, h_neg, threshold), (h_pos, h_neg)
 
 
+def layer_gradient(W, b, h_below_pos, h_below_neg, threshold):
+    """Exercise forward_forward.layer_gradient: one layer's local gradient, {"W": dL/dW, "b": dL/db}.
+
+    Arguments:
+        W: (K, J), b: (K,): the layer's parameters. h_below_pos: (N, J), h_below_neg: (M, J): the
+        layer below's activities (or the label-embedded images, for the first layer) on positive and
+        on negative data, treated as data (no gradient flows into them). threshold: theta.
+    Returns:
+        {"W": (K, J), "b": (K,)}: the gradient of layer_loss(h_pos, h_neg, threshold) with respect
+        to W and b, where h = relu(normalise(h_below) @ W.T + b).
+    """
+    return layer_gradients(W, b, h_below_pos, h_below_neg, threshold)[0]
+
+
 def num_layers(params):
     return len([k for k in params if k.startswith("W")])
 
@@ -257,3 +271,49 @@ def accuracy_with_layers(params, x, labels, first_layer):
     for c in range(NUM_CLASSES):
         scores[:, c] = sum(layer_goodness(params, x, np.full(len(x), c))[first_layer - 1:])
     return float(np.mean(np.argmax(scores, axis=1) == labels))
+
+
+# ----------------------------------------------------------------------------------------------
+# Training with a learning rule written in the notebook (Exercise forward_forward.layer_gradient).
+
+def train_with_gradient(gradient_fn, x, labels, sizes=(784, 200, 200), epochs=1, batch_size=100,
+                        learning_rate=1e-3, seed=0, x_test=None, y_test=None, progress=True):
+    """Forward-forward in NumPy with ``gradient_fn`` as every layer's learning rule.
+
+    gradient_fn(W, b, h_below_pos, h_below_neg, threshold) -> {"W": dL/dW, "b": dL/db}, the contract of
+    layer_gradient. Everything else is the registered rule's: hard negatives from the current model,
+    thresholds = the number of units, Adam, the first hidden layer left out of the prediction.
+    Arguments: x (N, D) images, labels (N,) integers; x_test, y_test (optional): the test accuracy is
+    measured after every epoch.
+    Returns: (params, history): history["loss"], the summed layer losses of every minibatch, and
+    history["test_accuracy"], one per epoch (empty without x_test).
+    """
+    from .progress import progress_bar
+
+    rng = np.random.default_rng(seed)
+    params = init_ff(rng, sizes)
+    opt = {"t": 0, "m": {k: np.zeros_like(v) for k, v in params.items()},
+           "v": {k: np.zeros_like(v) for k, v in params.items()}}
+    x, labels = np.asarray(x, dtype=np.float64), np.asarray(labels)
+    history = {"loss": [], "test_accuracy": []}
+    batches = len(x) // batch_size
+    for epoch in range(epochs):
+        order = rng.permutation(len(x))
+        for i in progress_bar(range(batches), desc=f"epoch {epoch + 1}/{epochs}", unit="batch", disable=not progress):
+            rows = order[i * batch_size:(i + 1) * batch_size]
+            xb, yb = x[rows], labels[rows]
+            wrong = hard_negative_labels(label_goodness(params, xb), yb)
+            h_pos, h_neg = embed_label(xb, yb), embed_label(xb, wrong)
+            grads, total = {}, 0.0
+            for l in range(1, num_layers(params) + 1):
+                W, b = params[f"W{l}"], params[f"b{l}"]
+                g = gradient_fn(W, b, h_pos, h_neg, float(W.shape[0]))
+                grads[f"W{l}"], grads[f"b{l}"] = np.asarray(g["W"], np.float64), np.asarray(g["b"], np.float64)
+                _, h_pos = layer_forward(W, b, h_pos)
+                _, h_neg = layer_forward(W, b, h_neg)
+                total += layer_loss(h_pos, h_neg, float(W.shape[0]))
+            params, opt = adam_update(params, grads, opt, learning_rate)
+            history["loss"].append(total)
+        if x_test is not None:
+            history["test_accuracy"].append(float(np.mean(predict(params, x_test) == np.asarray(y_test))))
+    return params, history

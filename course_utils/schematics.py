@@ -14,3 +14,89 @@ from . import plotting  # noqa: F401  (house style and rule colours)
 
 
 # --- Tutorials 03-04: EqProp's two phases, forward-forward's two passes --------------------------
+
+def _box34(ax, x, y, text, color, width=1.6, height=0.55, fill=True):
+    """A layer drawn as a rounded box centred at (x, y), with its name inside."""
+    from matplotlib.patches import FancyBboxPatch
+    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height, boxstyle="round,pad=0.05",
+                                facecolor=color if fill else "white", edgecolor="#333333", alpha=0.9 if fill else 1.0))
+    ax.text(x, y, text, ha="center", va="center", fontsize=10)
+
+
+def _arrow34(ax, start, end, color="#333333", text=None, text_offset=(0.0, 0.0), both=False, style="-", width=1.5):
+    ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="<|-|>" if both else "-|>", color=color,
+                                                          lw=width, linestyle=style, shrinkA=2, shrinkB=2))
+    if text:
+        mid = ((start[0] + end[0]) / 2 + text_offset[0], (start[1] + end[1]) / 2 + text_offset[1])
+        ax.text(*mid, text, ha="center", va="center", fontsize=9, color=color)
+
+
+def _blank34(ax, xlim, ylim):
+    ax.set(xlim=xlim, ylim=ylim, xticks=[], yticks=[])
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def eqprop_phases():
+    """Equilibrium propagation's two phases on the 784-500-10 network of tutorial 03.
+
+    Left: the free phase (input clamped, beta = 0): hidden and output units settle to s^0, and every
+    connection works both ways through the SAME matrix (W and W^T). Right: the nudged phase: the
+    cost pulls the outputs towards the target with strength beta, and the network settles to s^beta.
+    Below both: the update, which compares each connection's two units in the two settled states.
+    Returns the Figure."""
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.2))
+    gold, hidden, inputs = "#f6d776", "#cfe3f3", "#dddddd"
+    for ax, nudged in zip(axes, (False, True)):
+        _blank34(ax, (-2.2, 2.4), (-0.9, 4.2))
+        _box34(ax, 0, 0, "input x (clamped)", inputs, width=2.2)
+        _box34(ax, 0, 1.6, "hidden h", hidden)
+        _box34(ax, 0, 3.2, "output y", gold)
+        _arrow34(ax, (0, 0.33), (0, 1.27), text="$W_1$", text_offset=(0.35, 0))
+        _arrow34(ax, (0, 1.93), (0, 2.87), both=True, text="$W_2$ up,\n$W_2^\\top$ down", text_offset=(0.75, 0))
+        if nudged:
+            _box34(ax, 1.75, 3.2, "target t", "white", width=1.1, fill=False)
+            _arrow34(ax, (1.18, 3.2), (0.85, 3.2), color="#b2182b")
+            ax.text(1.4, 2.65, "nudge: $-\\beta\\,(y - t)$", ha="center", fontsize=9, color="#b2182b")
+            ax.set_title("2. Nudged phase ($\\beta \\neq 0$): settle again to $s^\\beta$", fontsize=11)
+        else:
+            ax.text(1.4, 3.2, "no target", ha="center", va="center", fontsize=9, color="#777777")
+            ax.set_title("1. Free phase ($\\beta = 0$): settle to $s^0$", fontsize=11)
+        ax.text(-1.95, 2.4, "relax:\n$s \\leftarrow \\mathrm{clip}(s - \\epsilon\\, \\partial F / \\partial s)$",
+                ha="left", va="center", fontsize=8.5, color="#555555")
+    fig.text(0.5, 0.03, "3. Update, local to each connection:  $\\Delta W_{ij} \\propto \\frac{1}{\\beta}"
+             "\\left(\\rho(s_i^\\beta)\\rho(s_j^\\beta) - \\rho(s_i^0)\\rho(s_j^0)\\right)$",
+             ha="center", fontsize=10.5)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+def forward_forward_passes():
+    """Forward-forward's two passes through the 784-500-500 network of tutorial 04.
+
+    Left: a positive pass (the image with its correct label written in): each layer raises its
+    goodness g = sum of its squared activities. Right: a negative pass (the same image, a wrong
+    label): each layer lowers it. Between layers only the direction of the activity goes up (the
+    normalisation); no error goes down. Returns the Figure."""
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.6))
+    pos, neg, layer = "#b8e0b8", "#f4c2c2", "#cfe3f3"
+    for ax, positive in zip(axes, (True, False)):
+        _blank34(ax, (-2.4, 2.6), (-0.9, 5.1))
+        colour = pos if positive else neg
+        label = "image + correct label" if positive else "image + wrong label"
+        _box34(ax, 0, 0, label, colour, width=2.6)
+        _box34(ax, 0, 1.9, "layer 1", layer)
+        _box34(ax, 0, 3.8, "layer 2", layer)
+        _arrow34(ax, (0, 0.33), (0, 1.57), text="normalise,\nthen $W_1$", text_offset=(0.7, 0))
+        _arrow34(ax, (0, 2.23), (0, 3.47), text="normalise,\nthen $W_2$", text_offset=(0.7, 0))
+        verb = "raise" if positive else "lower"
+        for y, l in ((1.9, 1), (3.8, 2)):
+            ax.text(1.0, y, f"goodness $g_{l}$: {verb}\n(loss {l}, local)", ha="left", va="center", fontsize=9,
+                    color="#1a7a1a" if positive else "#b2182b")
+        ax.text(-2.3, 2.85, "nothing\ntravels\ndown", ha="left", va="center", fontsize=9, color="#777777")
+        ax.set_title("Positive pass" if positive else "Negative pass", fontsize=11)
+    fig.text(0.5, 0.03, "Each layer: $g = \\sum_j h_j^2$;  loss = softplus$(\\theta - g)$ on positive, "
+             "softplus$(g - \\theta)$ on negative data", ha="center", fontsize=10.5)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig

@@ -267,3 +267,17 @@ def test_numpy_backend_trains(offline_data):
     result = train("eqprop", offline_data.subset(400, 100), backend="numpy", epochs=2, progress=False)
     losses = [h["train_loss"] for h in result.history]
     assert losses[1] < losses[0], losses
+
+
+def test_schematic_of_the_two_phases():
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from course_utils.schematics import eqprop_phases
+    fig = eqprop_phases()
+    assert isinstance(fig, Figure)
+    texts = " ".join(t.get_text() for ax in fig.axes for t in ax.texts + [ax.title]) + " ".join(t.get_text() for t in fig.texts)
+    for label in ("Free phase", "Nudged phase", "input x (clamped)", "hidden h", "output y", "target t",
+                  "$W_2^\\top$ down", "Update"):
+        assert label in texts, label
+    plt.close(fig)

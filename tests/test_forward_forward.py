@@ -141,3 +141,53 @@ def test_both_backends_lower_the_local_losses(offline_data, backend):
 def test_defaults_reach_the_accuracy_bar(offline_data):
     result = train("forward_forward", offline_data, backend="jax", progress=False)
     assert result.final["test_accuracy"] >= 0.85, result.final
+
+
+def test_layer_gradient_matches_finite_differences_and_its_jax_twin():
+    # the exercise's reference: the gradient of layer_loss with the layer's input held fixed
+    rng, p = _params((9, 6), seed=5)
+    below_pos, below_neg = rng.uniform(0, 1.5, (4, 9)), rng.uniform(0, 1, (3, 9))
+    W, b, theta = p["W1"], p["b1"] + 0.1, 3.0
+    grads = ff.layer_gradient(W, b, below_pos, below_neg, theta)
+
+    def loss(W, b):
+        return ff.layer_loss(ff.layer_forward(W, b, below_pos)[1], ff.layer_forward(W, b, below_neg)[1], theta)
+
+    step = 1e-6
+    for key, param in (("W", W), ("b", b)):
+        numeric = np.zeros_like(param)
+        for idx in np.ndindex(param.shape):
+            plus, minus = param.copy(), param.copy()
+            plus[idx] += step
+            minus[idx] -= step
+            args_plus = (plus, b) if key == "W" else (W, plus)
+            args_minus = (minus, b) if key == "W" else (W, minus)
+            numeric[idx] = (loss(*args_plus) - loss(*args_minus)) / (2 * step)
+        np.testing.assert_allclose(grads[key], numeric, rtol=1e-5, atol=1e-8)
+    twin = jff.layer_gradient(jnp.asarray(W, jnp.float32), jnp.asarray(b, jnp.float32), jnp.asarray(below_pos, jnp.float32),
+                              jnp.asarray(below_neg, jnp.float32), theta)
+    for key in ("W", "b"):
+        np.testing.assert_allclose(np.asarray(twin[key]), grads[key], rtol=1e-4, atol=1e-5)
+
+
+def test_training_with_a_notebook_rule_lowers_the_local_losses(offline_data):
+    # the reference as the notebook's rule: the summed layer losses fall over one epoch
+    params, history = ff.train_with_gradient(ff.layer_gradient, offline_data.x_train[:600], offline_data.y_train[:600],
+                                             sizes=(784, 50, 50), epochs=1, batch_size=30,
+                                             progress=False)
+    assert set(params) == {"W1", "b1", "W2", "b2"} and len(history["loss"]) == 20
+    assert np.mean(history["loss"][-3:]) < 0.5 * np.mean(history["loss"][:3])
+
+
+def test_schematic_of_the_two_passes():
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from course_utils.schematics import forward_forward_passes
+    fig = forward_forward_passes()
+    assert isinstance(fig, Figure)
+    texts = " ".join(t.get_text() for ax in fig.axes for t in ax.texts + [ax.title]) + " ".join(t.get_text() for t in fig.texts)
+    for label in ("Positive pass", "Negative pass", "image + correct label", "image + wrong label", "layer 1",
+                  "layer 2", "raise", "lower", "nothing\ntravels\ndown"):
+        assert label in texts, label
+    plt.close(fig)

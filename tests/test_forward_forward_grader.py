@@ -11,7 +11,8 @@ from course_utils.forward_forward import activities, embed_label, goodness
 def test_references_get_full_marks_and_every_exercise_is_graded():
     exercises = exercises_of("forward_forward")
     assert {e.id for e in exercises} == {"forward_forward.embed_label", "forward_forward.layer_loss",
-                                         "forward_forward.predict", "forward_forward.hard_negatives"}
+                                         "forward_forward.layer_gradient", "forward_forward.predict",
+                                         "forward_forward.hard_negatives"}
     for exercise in exercises:
         result = check_exercise(exercise.id, exercise.reference)
         assert result.score == result.max_score == exercise.points, (exercise.id, result.feedback)
@@ -135,3 +136,116 @@ def test_hand_written_correct_answers_in_another_style_pass():
 
     assert check_exercise("forward_forward.layer_loss", loss_via_sigmoid).passed
     assert check_exercise("forward_forward.predict", predict_by_loop).passed
+
+
+# --- the layer's local gradient, written the ways students write it -----------------------------
+
+def _rms_normalise(h):
+    return h / np.sqrt((h * h).mean(axis=1, keepdims=True) + 1e-8)
+
+
+def gradient_by_loops(W, b, h_below_pos, h_below_neg, threshold):
+    # one example at a time, accumulating outer products
+    gW, gb = np.zeros_like(W), np.zeros_like(b)
+    for rows, sign in ((h_below_pos, -1.0), (h_below_neg, 1.0)):
+        for row in rows:
+            u = row / np.sqrt(np.mean(row**2) + 1e-8)
+            h = np.maximum(W @ u + b, 0.0)
+            g = float(h @ h)
+            dL_dg = sign * _sigmoid(sign * (g - threshold)) / len(rows)
+            gW += np.outer(dL_dg * 2 * h, u)
+            gb += dL_dg * 2 * h
+    return {"W": gW, "b": gb}
+
+
+def gradient_by_einsum(W, b, h_below_pos, h_below_neg, threshold):
+    u_p, u_n = _rms_normalise(h_below_pos), _rms_normalise(h_below_neg)
+    h_p, h_n = np.maximum(np.einsum("kj,nj->nk", W, u_p) + b, 0), np.maximum(np.einsum("kj,nj->nk", W, u_n) + b, 0)
+    d_p = -2 * h_p * _sigmoid(threshold - (h_p**2).sum(1))[:, None] / len(h_p)
+    d_n = 2 * h_n * _sigmoid((h_n**2).sum(1) - threshold)[:, None] / len(h_n)
+    return {"W": np.einsum("nk,nj->kj", d_p, u_p) + np.einsum("nk,nj->kj", d_n, u_n), "b": d_p.sum(0) + d_n.sum(0)}
+
+
+def gradient_in_float32(W, b, h_below_pos, h_below_neg, threshold):
+    out = gradient_by_einsum(W.astype(np.float32), b.astype(np.float32), h_below_pos.astype(np.float32),
+                             h_below_neg.astype(np.float32), np.float32(threshold))
+    return {k: v.astype(np.float32) for k, v in out.items()}
+
+
+def gradient_by_jax_grad(W, b, h_below_pos, h_below_neg, threshold):
+    import jax
+    import jax.numpy as jnp
+
+    def loss(W, b):
+        hs = [jnp.maximum(_rms_normalise(h) @ W.T + b[None, :], 0) for h in (h_below_pos, h_below_neg)]
+        g_p, g_n = (hs[0] ** 2).sum(1), (hs[1] ** 2).sum(1)
+        return jnp.mean(jax.nn.softplus(threshold - g_p)) + jnp.mean(jax.nn.softplus(g_n - threshold))
+    gW, gb = jax.grad(loss, argnums=(0, 1))(jnp.asarray(W, jnp.float32), jnp.asarray(b, jnp.float32))
+    return {"W": gW, "b": gb}
+
+
+@pytest.mark.parametrize("answer", [gradient_by_loops, gradient_by_einsum, gradient_in_float32, gradient_by_jax_grad])
+def test_correct_gradients_in_other_styles_get_full_marks(answer):
+    result = check_exercise("forward_forward.layer_gradient", answer)
+    assert result.passed and result.score == 3, result.feedback
+
+
+def gradient_negative_sign_flipped(W, b, h_below_pos, h_below_neg, threshold):
+    u_p, u_n = _rms_normalise(h_below_pos), _rms_normalise(h_below_neg)
+    h_p, h_n = np.maximum(u_p @ W.T + b, 0), np.maximum(u_n @ W.T + b, 0)
+    # "both kinds of example push the goodness the same way"
+    d_p = -2 * h_p * _sigmoid(threshold - (h_p**2).sum(1))[:, None] / len(h_p)
+    d_n = -2 * h_n * _sigmoid((h_n**2).sum(1) - threshold)[:, None] / len(h_n)
+    return {"W": d_p.T @ u_p + d_n.T @ u_n, "b": d_p.sum(0) + d_n.sum(0)}
+
+
+def gradient_with_pre_activation(W, b, h_below_pos, h_below_neg, threshold):
+    u_p, u_n = _rms_normalise(h_below_pos), _rms_normalise(h_below_neg)
+    z_p, z_n = u_p @ W.T + b, u_n @ W.T + b
+    h_p, h_n = np.maximum(z_p, 0), np.maximum(z_n, 0)
+    d_p = -2 * z_p * _sigmoid(threshold - (h_p**2).sum(1))[:, None] / len(h_p)
+    d_n = 2 * z_n * _sigmoid((h_n**2).sum(1) - threshold)[:, None] / len(h_n)
+    return {"W": d_p.T @ u_p + d_n.T @ u_n, "b": d_p.sum(0) + d_n.sum(0)}
+
+
+def gradient_summed(W, b, h_below_pos, h_below_neg, threshold):
+    out = gradient_by_einsum(W, b, h_below_pos, h_below_neg, threshold)
+    u_p, u_n = _rms_normalise(h_below_pos), _rms_normalise(h_below_neg)
+    h_p, h_n = np.maximum(u_p @ W.T + b, 0), np.maximum(u_n @ W.T + b, 0)
+    d_p = -2 * h_p * _sigmoid(threshold - (h_p**2).sum(1))[:, None]
+    d_n = 2 * h_n * _sigmoid((h_n**2).sum(1) - threshold)[:, None]
+    out = {"W": d_p.T @ u_p + d_n.T @ u_n, "b": d_p.sum(0) + d_n.sum(0)}
+    return out
+
+
+def gradient_raw_input(W, b, h_below_pos, h_below_neg, threshold):
+    u_p, u_n = _rms_normalise(h_below_pos), _rms_normalise(h_below_neg)
+    h_p, h_n = np.maximum(u_p @ W.T + b, 0), np.maximum(u_n @ W.T + b, 0)
+    d_p = -2 * h_p * _sigmoid(threshold - (h_p**2).sum(1))[:, None] / len(h_p)
+    d_n = 2 * h_n * _sigmoid((h_n**2).sum(1) - threshold)[:, None] / len(h_n)
+    return {"W": d_p.T @ h_below_pos + d_n.T @ h_below_neg, "b": d_p.sum(0) + d_n.sum(0)}
+
+
+def gradient_without_threshold(W, b, h_below_pos, h_below_neg, threshold):
+    return gradient_by_einsum(W, b, h_below_pos, h_below_neg, 0.0)
+
+
+def gradient_stub(W, b, h_below_pos, h_below_neg, threshold):
+    raise NotImplementedError()
+
+
+@pytest.mark.parametrize("answer, words", [
+    (gradient_negative_sign_flipped, "sign of the negative term"),
+    (gradient_with_pre_activation, "ReLU derivative missing"),
+    (gradient_summed, "sum instead of mean"),
+    (gradient_raw_input, "raw input in the outer product"),
+    (gradient_without_threshold, "threshold missing"),
+])
+def test_wrong_gradients_are_rejected_and_named(answer, words):
+    result = check_exercise("forward_forward.layer_gradient", answer)
+    assert result.score == 0 and result.feedback.startswith(words + ":"), result.feedback
+
+
+def test_unsolved_gradient_stub_scores_zero():
+    result = check_exercise("forward_forward.layer_gradient", gradient_stub)
+    assert result.score == 0 and not result.passed

@@ -1,4 +1,4 @@
-"""Tutorial 04 (forward-forward): fixtures and known mistakes for its four exercises."""
+"""Tutorial 04 (forward-forward): fixtures and known mistakes for its five exercises."""
 from __future__ import annotations
 
 import numpy as np
@@ -52,6 +52,26 @@ def _hard_fixtures():
     return fixtures
 
 
+def _gradient_fixtures():
+    rng = np.random.default_rng(44)
+    fixtures = []
+    # (J inputs, K units, N positives, M negatives, theta): goodness near the threshold (sigmoids away
+    # from 0 and 1), some pre-activations negative (the ReLU derivative matters), inputs not normalised
+    for j, k, n, m, theta, first in ((12, 6, 5, 3, 3.0, True), (7, 4, 1, 2, 2.0, False),
+                                     (10, 8, 6, 6, 4.0, False), (9, 5, 4, 1, 2.5, False)):
+        W = rng.normal(0.0, 1.0 / np.sqrt(j), (k, j))
+        b = 0.2 * rng.standard_normal(k)
+        if first:   # the first layer sees label-embedded images: pixels in [0, 1]
+            below_pos = ref.embed_label(rng.uniform(0, 1, (n, j)), rng.integers(0, 10, n))
+            below_neg = ref.embed_label(rng.uniform(0, 1, (m, j)), rng.integers(0, 10, m))
+        else:       # a deeper layer sees ReLU activities of the layer below, at their own scale
+            below_pos = np.maximum(1.5 * rng.standard_normal((n, j)) + 0.3, 0.0)
+            below_neg = np.maximum(rng.standard_normal((m, j)), 0.0)
+        fixtures.append(Fixture(f"J={j} inputs, K={k} units, N={n} positives, M={m} negatives, theta={theta}",
+                                dict(W=W, b=b, h_below_pos=below_pos, h_below_neg=below_neg, threshold=theta)))
+    return fixtures
+
+
 # What would give each answer away, withheld from graded code (autograder.redaction): the reference,
 # its JAX twin, and the course helpers that compute the same thing.
 WITHHELD = {
@@ -61,6 +81,12 @@ WITHHELD = {
         "course_utils.forward_forward:layer_loss", "course_utils.forward_forward:layer_gradients",
         "course_utils.forward_forward:ff_gradients", "course_utils.forward_forward:loss_monitor",
         "course_utils.jax.forward_forward:layer_loss", "course_utils.jax.forward_forward:layer_gradients",
+        "course_utils.jax.forward_forward:ff_gradients", "course_utils.jax.forward_forward:_step"),
+    "forward_forward.layer_gradient": (
+        "course_utils.forward_forward:layer_gradient", "course_utils.forward_forward:layer_gradients",
+        "course_utils.forward_forward:ff_gradients", "course_utils.forward_forward:loss_monitor",
+        "course_utils.forward_forward:_step",
+        "course_utils.jax.forward_forward:layer_gradient", "course_utils.jax.forward_forward:layer_gradients",
         "course_utils.jax.forward_forward:ff_gradients", "course_utils.jax.forward_forward:_step"),
     "forward_forward.predict": (
         "course_utils.forward_forward:predict", "course_utils.forward_forward:label_goodness",
@@ -105,6 +131,27 @@ def _predict_variant(params, x, skip_first=True, *, normalise=True, all_layers=F
 
 
 
+def _gradient_variant(W, b, h_below_pos, h_below_neg, threshold, *, neg_sign=1.0, with_threshold=True,
+                      raw_outer=False, normalise=True, reduce="mean", relu_derivative=True, two=2.0):
+    def forward(h_below):
+        u = ref.normalise(h_below) if normalise else h_below
+        z = u @ W.T + b
+        return u, z, np.maximum(z, 0.0)
+    (u_pos, z_pos, h_pos), (u_neg, z_neg, h_neg) = forward(h_below_pos), forward(h_below_neg)
+    theta = threshold if with_threshold else 0.0
+    n, m = len(h_pos), len(h_neg)
+    if reduce == "sum":
+        n = m = 1
+    elif reduce == "pooled":
+        n = m = n + m
+    d_pos = -ref.sigmoid(theta - ref.goodness(h_pos)) / n
+    d_neg = neg_sign * ref.sigmoid(ref.goodness(h_neg) - theta) / m
+    a_pos, a_neg = (h_pos, h_neg) if relu_derivative else (z_pos, z_neg)
+    delta_pos, delta_neg = two * d_pos[:, None] * a_pos, two * d_neg[:, None] * a_neg
+    i_pos, i_neg = (h_below_pos, h_below_neg) if raw_outer else (u_pos, u_neg)
+    return {"W": delta_pos.T @ i_pos + delta_neg.T @ i_neg, "b": delta_pos.sum(0) + delta_neg.sum(0)}
+
+
 EXERCISES = (
     Exercise(
         id="forward_forward.embed_label", withheld=WITHHELD["forward_forward.embed_label"],
@@ -133,6 +180,33 @@ EXERCISES = (
                     variant(_loss_variant, flipped=True)),
             Mistake("sum instead of mean", "average the loss over the positive and over the negative "
                     "examples", variant(_loss_variant, summed=True)),
+        ),
+    ),
+    Exercise(
+        id="forward_forward.layer_gradient", withheld=WITHHELD["forward_forward.layer_gradient"],
+        function_name="layer_gradient",
+        reference=ref.layer_gradient,
+        fixtures=_gradient_fixtures,
+        points=3,
+        summary="dL/dW = delta_pos^T u_pos + delta_neg^T u_neg, delta = dL/dg * 2h; dL/db = sum of delta",
+        mistakes=(
+            Mistake("sign of the negative term", "the loss of a negative example GROWS with its goodness: "
+                    "dL/dg(neg) = +sigmoid(g - theta) / M, the opposite sign of the positives' term",
+                    variant(_gradient_variant, neg_sign=-1.0)),
+            Mistake("threshold missing", "the derivative of softplus(theta - g) is -sigmoid(theta - g): "
+                    "keep theta inside the sigmoid", variant(_gradient_variant, with_threshold=False)),
+            Mistake("raw input in the outer product", "the layer's input is the NORMALISED activity u = "
+                    "normalise(h_below): dL/dW = delta^T u", variant(_gradient_variant, raw_outer=True)),
+            Mistake("normalisation missing", "the layer sees normalise(h_below), not h_below: "
+                    "h = relu(normalise(h_below) @ W.T + b)", variant(_gradient_variant, normalise=False)),
+            Mistake("sum instead of mean", "the loss averages over the N positives and over the M "
+                    "negatives: divide each term by its own count", variant(_gradient_variant, reduce="sum")),
+            Mistake("one mean over positives and negatives", "the loss is the mean over the N positives "
+                    "PLUS the mean over the M negatives: divide by N and by M, not by N + M",
+                    variant(_gradient_variant, reduce="pooled")),
+            Mistake("ReLU derivative missing", "dg/dz = 2 h = 2 relu(z), which is 0 where z < 0: use the "
+                    "activity h, not the pre-activation z", variant(_gradient_variant, relu_derivative=False)),
+            Mistake("factor 2 missing", "g = sum of h^2, so dg/dh = 2h", variant(_gradient_variant, two=1.0)),
         ),
     ),
     Exercise(

@@ -48,6 +48,10 @@ def layer_gradients(W, b, h_below_pos, h_below_neg, threshold):
     return grads, layer_loss(h_pos, h_neg, threshold), (h_pos, h_neg)
 
 
+def layer_gradient(W, b, h_below_pos, h_below_neg, threshold):
+    return layer_gradients(W, b, h_below_pos, h_below_neg, threshold)[0]
+
+
 def num_layers(params):
     return len([k for k in params if k.startswith("W")])
 
