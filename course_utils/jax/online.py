@@ -117,3 +117,32 @@ def simulate_seeds(networks, x, y_target, record_every=100, **settings):
     ys = np.asarray(jax.block_until_ready(out["y"]), dtype=np.float64)
     seconds = time.perf_counter() - start
     return [ys[i] for i in range(len(networks))], compile_seconds, seconds
+
+
+def sweep(network, x, y_target, decoder_rates, taus, **settings):
+    """nrmse over the last quarter for every (decoder_rate, tau) pair, learning on all the way (one
+    vmapped program over the grid). Returns a (len(decoder_rates), len(taus)) NumPy array; a run that
+    blows up reports inf."""
+    net = to_jax(network)
+    x32, t32 = jnp.asarray(x, jnp.float32), jnp.asarray(y_target, jnp.float32)
+    K = len(x)
+    start = int(round(0.75 * K))
+    settings.setdefault("record_every", 100 if K % 100 == 0 else 1)
+
+    def one(rate, tau):
+        y = simulate(net, x32, t32, tau=tau, decoder_rate=rate, **settings)["y"]
+        err = jnp.sqrt(jnp.mean((y[start:] - t32[start:]) ** 2)) / jnp.sqrt(jnp.mean(t32[start:] ** 2))
+        return jnp.where(jnp.isfinite(err), err, jnp.inf)
+    rates = jnp.asarray(decoder_rates, jnp.float32)
+    ts = jnp.asarray(taus, jnp.float32)
+    grid = jax.jit(jax.vmap(jax.vmap(one, in_axes=(None, 0)), in_axes=(0, None)))(rates, ts)
+    return np.asarray(grid, dtype=np.float64)
+
+
+def alignment_over_time(networks, x, y_target, record_every=100, **settings):
+    """The angle between B and d^T (degrees) every record_every steps, for several networks at once
+    (vmapped): (S, R) NumPy array."""
+    stacked = jax.tree_util.tree_map(lambda *v: jnp.stack(v), *[to_jax(n) for n in networks])
+    run = jax.jit(jax.vmap(lambda net: simulate(net, jnp.asarray(x, jnp.float32), jnp.asarray(y_target, jnp.float32),
+                                                record_every=record_every, **settings)["angle"]))
+    return np.asarray(run(stacked), dtype=np.float64)
