@@ -80,13 +80,12 @@ def plot_sweep(decoder_rates, taus, grid, ax=None, ceiling: float = 2.0):
     im = ax.imshow(shown, origin="lower", aspect="auto", cmap="viridis",
                    norm=LogNorm(vmin=np.nanmin(shown), vmax=ceiling))
     rows, cols = np.nonzero(~(np.isfinite(grid) & (grid < ceiling)))
-    ax.scatter(cols, rows, marker="x", color="crimson", s=30, label="unstable (error > %g)" % ceiling)
+    ax.scatter(cols, rows, marker="x", color="crimson", s=30)
     ax.set_xticks(range(len(taus)), [f"{1000 * t:g}" for t in taus])
     ax.set_yticks(range(len(decoder_rates)), [f"{r:.2g}" for r in decoder_rates])
     ax.set(xlabel="synaptic time constant tau (ms)", ylabel="PES learning rate kappa",
-           title="Error while learning (last quarter)")
+           title=f"Error while learning (last quarter); x: unstable, error > {ceiling:g}")
     ax.figure.colorbar(im, ax=ax, label="nrmse")
-    ax.legend(fontsize=8, loc="upper right")
     return ax.figure
 
 

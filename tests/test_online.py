@@ -182,3 +182,27 @@ def test_run_rule_contract():
     assert a["nrmse"] == pytest.approx(b["nrmse"], rel=1e-3)
     with pytest.raises(ValueError, match="no setting"):
         ref.run_rule("online_backprop", {**short, "epochs": 3})
+
+
+def test_the_sweep_marks_divergence_and_the_figures_draw():
+    import matplotlib
+    matplotlib.use("Agg")
+    from course_utils import online_plots
+    dt, K = 0.001, 2000
+    t, x, target = ref.task(K, dt)
+    net = ref.init_network(np.random.default_rng(0), 10, feedback_scale=1e-3)
+    grid = jax_online.sweep(net, x, target, [1e-3, 10.0], [0.005, 0.02], dt=dt)
+    assert grid.shape == (2, 2) and np.all(grid[0] < 2) and np.all(grid[1] > 2)   # kappa = 10 diverges
+    angles = jax_online.alignment_over_time([net, net], x, target, dt=dt, tau=0.005, decoder_rate=1e-3,
+                                            encoder_rate=5.0)
+    assert angles.shape == (2, K // 100) and np.isnan(angles[0, 0]) and np.all(np.isfinite(angles[:, 1:]))
+    # rolling RMS: sqrt of the mean of squares over each window
+    e = np.arange(6.0)[:, None]
+    np.testing.assert_allclose(online_plots.rolling_rms(e, 3), np.sqrt([5 / 3, 14 / 3, 29 / 3, 50 / 3]))
+    run = ref.simulate(net, x, target, dt=dt, tau=0.005, decoder_rate=1e-3)
+    online_plots.plot_function(t, {"online_decoders_only": run["y"]}, target, [(0, 1), (1, 2)])
+    online_plots.plot_error_over_time(t, {"online_decoders_only": run["error"]}, target, 100, learn_until=1.5)
+    online_plots.plot_alignment({"online_decoders_only": (run["angle_steps"] * dt, run["angle"])})
+    online_plots.plot_sweep([1e-3, 10.0], [0.005, 0.02], grid)
+    import matplotlib.pyplot as plt
+    plt.close("all")
