@@ -39,8 +39,7 @@ NEURONS = ("relu", "lif")
 LIF_TAU_RC, LIF_TAU_REF = 0.02, 0.002          # seconds: Nengo's LIF defaults
 RELU_RATE = 100.0                              # Hz per unit current: nengo.RectifiedLinear(amplitude=100)
 PERIODS = (1.0, np.sqrt(2.0))           # seconds: incommensurate, so x(t) fills the square
-TASK = ("y*(t) = x0(t) x1(t), x = (sin 2 pi t / 1 s, sin 2 pi t / 1.41 s); rate neurons, Euler steps; "
-        "learning for the first learn_fraction of the run, nrmse over the last quarter")
+TASK = "y* = x0 x1, x_i = sin(2 pi t / P_i), P = 1 s and 1.41 s; learning stops after learn_fraction"
 
 
 # --- the task ------------------------------------------------------------------------------------------
