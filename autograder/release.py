@@ -9,7 +9,12 @@ Where the course installs from in Colab is set once, in pyproject.toml::
     install = "course-utils @ git+https://github.com/OWNER/REPO"   # any pip requirement (a wheel URL...)
     colab_base = "https://colab.research.google.com/github/OWNER/REPO/blob/main"
 
-and stamped into every student notebook here: the first code cell's ``COURSE_INSTALL = ...`` line gets
+Example answers to the Think! questions are markdown cells marked ``{"course": {"role":
+"example-answer"}}`` in solutions/ (nbgrader has no ungraded markdown solution cell, so they are not
+nbgrader cells). The student version gets an empty answer cell in their place: the answers never reach
+students, as solutions do not.
+
+Where the course installs from is stamped into every student notebook here: the first code cell's ``COURSE_INSTALL = ...`` line gets
 ``install``, and an "Open in Colab" link to ``{colab_base}/notebooks/NN_name/NN_name.ipynb`` heads the
 notebook. In solutions/ that line holds a marker; nothing else in any notebook names the repository.
 
@@ -74,6 +79,24 @@ def stamp(nb, name: str, settings: dict):
     return nb
 
 
+EXAMPLE_ANSWER = "example-answer"
+ANSWER_PROMPT = "**Your answer.** *(Double-click to write it here.)*"
+
+
+def is_example_answer(cell) -> bool:
+    return cell.get("cell_type") == "markdown" and \
+        cell.get("metadata", {}).get("course", {}).get("role") == EXAMPLE_ANSWER
+
+
+def hide_example_answers(nb):
+    """Each example answer becomes an empty answer cell for the student (in place; idempotent)."""
+    for cell in nb.cells:
+        if is_example_answer(cell):
+            cell.source = ANSWER_PROMPT
+            cell.metadata = {"course": {"role": "student-answer"}}
+    return nb
+
+
 def assignments(root: Path = REPO) -> list[str]:
     return sorted(p.name for p in (root / "solutions").iterdir() if p.is_dir() and p.name[:2].isdigit())
 
@@ -108,7 +131,7 @@ def release(names=None, root: Path = REPO) -> list[str]:
             shutil.copytree(generated, staged)
             for path in staged.glob("*.ipynb"):
                 nb = nbformat.read(str(path), as_version=nbformat.NO_CONVERT)
-                nbformat.write(stamp(nb, path.stem, settings), str(path))
+                nbformat.write(stamp(hide_example_answers(nb), path.stem, settings), str(path))
             shutil.rmtree(target, ignore_errors=True)
             staged.rename(target)
     return names

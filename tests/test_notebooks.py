@@ -132,3 +132,23 @@ def test_standalone_grader_agrees(course):
     nb = nbformat.read(str(REPO / "solutions" / name / f"{name}.ipynb"), as_version=4)
     points = sum(c.metadata["nbgrader"]["points"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
     assert points == scores["solution"]["max_score"]
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_think_questions_have_example_answers_that_students_never_see(name):
+    """Every Think! question is followed by its example answer in solutions/; the student version has an
+    empty answer cell there, and no word of any example answer."""
+    from autograder.release import ANSWER_PROMPT, is_example_answer
+    solution = nbformat.read(str(REPO / "solutions" / name / f"{name}.ipynb"), as_version=4)
+    student = nbformat.read(str(REPO / "notebooks" / name / f"{name}.ipynb"), as_version=4)
+    questions = [i for i, c in enumerate(solution.cells)
+                 if c.cell_type == "markdown" and c.source.lstrip().startswith("### Think!")]
+    answers = [c for c in solution.cells if is_example_answer(c)]
+    assert len(questions) >= 2 and len(answers) == len(questions), (questions, len(answers))
+    assert all(is_example_answer(solution.cells[i + 1]) for i in questions)
+    text = "\n".join(c.source for c in student.cells)
+    for answer in answers:
+        body = [line for line in answer.source.splitlines() if len(line) > 40 and "<" not in line]
+        assert body and not any(line in text for line in body), name
+    prompts = [c for c in student.cells if c.cell_type == "markdown" and c.source == ANSWER_PROMPT]
+    assert len(prompts) == len(answers)
