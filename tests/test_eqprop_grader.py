@@ -133,3 +133,19 @@ def test_jax_hard_sigmoid_is_not_the_papers_rho():
     s = np.linspace(0.0, 1.0, 11)
     np.testing.assert_allclose(jax.nn.hard_sigmoid(s), (s + 3) / 6, rtol=1e-6)
     np.testing.assert_allclose(rho(s), s)
+
+
+def relax_always_nudging(params, x, h, y, target, beta, epsilon):
+    # adds beta (y - target) even in the free phase, where the contract passes target=None
+    up_h, up_y = _drives(params, x, h, y)
+    dy = y - up_y + beta * (y - target)
+    return np.clip(h - epsilon * (h - up_h), 0, 1), np.clip(y - epsilon * dy, 0, 1)
+
+
+def test_free_phase_with_target_none_is_part_of_the_contract():
+    # issue 11: the notebook calls relaxation_step(..., None, 0.0, ...) in the free phase; an answer that
+    # always uses the target must fail the check (on the target=None fixture), not pass it and crash later
+    fixtures = next(e for e in exercises_of("eqprop") if e.id == "eqprop.relaxation_step").fixtures()
+    assert any(f.kwargs["target"] is None and f.kwargs["beta"] == 0.0 for f in fixtures)
+    result = check_exercise("eqprop.relaxation_step", relax_always_nudging)
+    assert result.score == 0 and "target=None" in result.feedback, result.feedback
