@@ -260,3 +260,92 @@ def cosine_vs_sigma(method, params, x, y, sigmas, num_samples, seed=0, dtype=np.
             raise ValueError(f"unknown method {method!r}")
         cosines.append(cosine_similarity({k: np.asarray(v, dtype=np.float64) for k, v in estimate.items()}, true))
     return cosines
+
+
+# ----------------------------------------------------------------------------------------------
+# How large a step? Weight perturbation on a quadratic loss (after Werfel, Xie and Seung 2005).
+#
+# Near a minimum every loss is a quadratic, L(w) = 1/2 w^T H w, with gradient g = H w. One step
+# w <- w - eta ghat with the K-sample weight-perturbation estimate ghat (first-order, Gaussian Psi):
+#     E[ghat] = g,   E[ghat ghat^T] = g g^T + (|g|^2 I + g g^T) / K,
+#     E[Delta L] = -eta |g|^2 + eta^2 / 2 * (g^T H g (1 + 1/K) + |g|^2 tr(H) / K).
+# The loss falls on average only while eta < eta_max (below). For H = lambda I in P dimensions and
+# K = 1, eta_max = 2 / (lambda (P + 2)): the largest stable step falls as 1/P; backprop's is 2 / lambda.
+
+def largest_stable_step(gradient, hessian, num_samples):
+    """Exercise perturbation.stable_step: the largest learning rate at which one weight-perturbation
+    step lowers a quadratic loss on average.
+
+    Arguments:
+        gradient: (P,) the gradient g at the current weights.
+        hessian: (P, P) the Hessian H of the quadratic loss (symmetric, positive definite).
+        num_samples: K >= 1, the number of perturbations averaged in the estimate.
+    Returns:
+        float: eta_max = 2 |g|^2 / (g^T H g (1 + 1/K) + |g|^2 tr(H) / K).
+    """
+    g = np.asarray(gradient, dtype=np.float64)
+    H = np.asarray(hessian, dtype=np.float64)
+    g2 = g @ g
+    return float(2.0 * g2 / ((g @ H @ g) * (1.0 + 1.0 / num_samples) + g2 * np.trace(H) / num_samples))
+
+
+def quadratic_perturbation_runs(num_params, learning_rates, curvature=1.0, steps=100, runs=50, seed=0):
+    """Weight perturbation (K = 1, exact first order) on L(w) = curvature / 2 |w|^2 in ``num_params``
+    dimensions, from |w_0| = 1, at each learning rate: the mean over ``runs`` of L(w_steps) / L(w_0).
+
+    Returns an array (len(learning_rates),). Below eta_max = 2 / (curvature (P + 2)) the expected
+    loss falls by the factor 1 - 2 eta curvature + eta^2 curvature^2 (P + 2) per step; above, it grows.
+    """
+    rng = np.random.default_rng(seed)
+    eta = np.asarray(learning_rates, dtype=np.float64)[:, None, None]       # (E, 1, 1)
+    w = rng.standard_normal((len(learning_rates), runs, num_params))
+    w /= np.linalg.norm(w, axis=-1, keepdims=True)
+    start = 0.5 * curvature * np.sum(w**2, axis=-1)
+    for _ in range(steps):
+        g = curvature * w
+        psi = rng.standard_normal(w.shape)                                   # Psi / sigma
+        estimate = np.sum(g * psi, axis=-1, keepdims=True) * psi             # (g . Psi) Psi / sigma^2
+        w = w - eta * estimate
+    final = 0.5 * curvature * np.sum(w**2, axis=-1)
+    return np.mean(final / start, axis=1)
+
+
+def network_step_limits(params, x, y, rng, probes=30, eps=1e-4, activation="sigmoid"):
+    """The quadratic step limits of the network's batch loss at ``params``, from its local curvature.
+
+    Curvature from Hessian-vector products by central differences of backprop gradients,
+    H v ~ (g(theta + eps v) - g(theta - eps v)) / (2 eps); tr(H) by Hutchinson's estimate, the mean of
+    v^T H v over ``probes`` standard-normal v. Returns a dict: "grad_sq" |g|^2, "gHg" g^T H g, "trace"
+    tr(H), "backprop" the limit 2 |g|^2 / g^T H g of an exact gradient step, "weight_perturbation"
+    largest_stable_step for K = 1, and "effective_dimension" tr(H) |g|^2 / g^T H g (P when H = lambda I).
+    """
+    from .mlp import backprop_gradients
+    keys = list(params)
+
+    def gradient(shift):
+        return flatten(backprop_gradients({k: params[k] + shift[k] for k in keys}, x, y, activation))
+
+    def unflatten(v):
+        out, i = {}, 0
+        for k in keys:
+            out[k] = v[i:i + params[k].size].reshape(params[k].shape)
+            i += params[k].size
+        return out
+
+    def hvp(v):
+        step = unflatten(eps * v)
+        return (gradient(step) - gradient({k: -s for k, s in step.items()})) / (2 * eps)
+
+    g = gradient({k: 0.0 for k in keys})
+    g2, gHg = float(g @ g), float(g @ hvp(g))
+    trace = float(np.mean([v @ hvp(v) for v in rng.standard_normal((probes, g.size))]))
+    return {"grad_sq": g2, "gHg": gHg, "trace": trace, "backprop": 2 * g2 / gHg,
+            "weight_perturbation": 2 * g2 / (2 * gHg + g2 * trace), "effective_dimension": trace * g2 / gHg}
+
+
+def measured_step_limit(num_params, learning_rates, curvature=1.0, steps=20, runs=200, seed=0):
+    """The largest of ``learning_rates`` (sorted increasing) at which weight perturbation's mean loss
+    still falls on L = curvature / 2 |w|^2 in ``num_params`` dimensions (quadratic_perturbation_runs)."""
+    ratios = quadratic_perturbation_runs(num_params, learning_rates, curvature, steps, runs, seed)
+    stable = np.asarray(learning_rates)[ratios < 1.0]
+    return float(stable.max()) if stable.size else float("nan")

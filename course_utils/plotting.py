@@ -281,3 +281,42 @@ def plot_cosine_vs_beta(betas, cosines: dict, ax=None):
     if fig is not None:
         fig.tight_layout()
     return fig or ax.figure
+
+
+# --- tutorial 01 (continued): how large a step? ----------------------------------------------------
+
+def plot_step_limits(num_params, measured, curvature: float = 1.0, yours=None):
+    """Weight perturbation on quadratics c/2 |w|^2: the largest learning rate at which the mean loss still
+    falls, measured (points) against the number of parameters P, with the prediction 2 / (c (P + 2))
+    (dashed), backprop's limit 2 / c (dotted) and, when given, the values of your largest_stable_step."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    P = np.asarray(num_params, dtype=np.float64)
+    ax.plot(P, measured, "o", color=color("weight_perturbation"), label="measured (simulation)")
+    ax.plot(P, 2 / (curvature * (P + 2)), "--", color="k", lw=1, label=r"$2 / (\lambda (P + 2))$")
+    if yours is not None:
+        ax.plot(P, yours, "x", ms=8, color="k", label="your largest_stable_step")
+    ax.axhline(2 / curvature, color=color("backprop"), ls=":", lw=1, label=r"backprop: $2 / \lambda$")
+    ax.set(xscale="log", yscale="log", xlabel="number of perturbed parameters P", ylabel=r"largest stable $\eta$",
+           title="Weight perturbation: the largest stable step falls as 1/P")
+    ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+# --- tutorial 02 (continued): why feedback alignment aligns ----------------------------------------
+
+def plot_linear_alignment(record: dict):
+    """Feedback alignment in a two-layer linear network (weight_transport.linear_alignment_demo): the loss,
+    the angle between W2^T and B, and the smallest eigenvalue of the symmetric part of W2 B, over steps."""
+    fig, (ax_loss, ax_angle, ax_eig) = plt.subplots(1, 3, figsize=(12, 3.4))
+    steps = record["step"]
+    fa = color("feedback_alignment")
+    ax_loss.plot(steps, np.maximum(record["loss"], 1e-12), color=fa)
+    ax_loss.set(yscale="log", xlabel="step", ylabel="loss", title="The linear network learns")
+    ax_angle.plot(steps, record["angle"], color=fa)
+    ax_angle.set(xlabel="step", ylabel="degrees", title=r"angle between $W_2^\top$ and $B$")
+    ax_eig.plot(steps, record["min_eig"], color=fa)
+    ax_eig.axhline(0, color="k", lw=0.8)
+    ax_eig.set(xlabel="step", ylabel="smallest eigenvalue", title=r"$W_2 B$ becomes positive definite")
+    fig.tight_layout()
+    return fig

@@ -12,6 +12,73 @@ from . import plotting  # noqa: F401  (house style and rule colours)
 
 # --- Tutorials 01-02: where the error travels (backprop, FA, DFA, KP) ----------------------------
 
+WIRING_RULES = ("backprop", "feedback_alignment", "direct_feedback_alignment", "kolen_pollack")
+
+# The error arrows of each rule in a network x -> h1 -> h2 -> y with output error e:
+# (from, to, matrix label). Forward arrows are the same for every rule: W1, W2, W3.
+_ERROR_PATHS = {
+    "backprop": [("e", "h2", "$W_3^\\top$"), ("h2", "h1", "$W_2^\\top$")],
+    "feedback_alignment": [("e", "h2", "$B_2$"), ("h2", "h1", "$B_1$")],
+    "direct_feedback_alignment": [("e", "h2", "$B_2$"), ("e", "h1", "$B_1$")],
+    "kolen_pollack": [("e", "h2", "$B_2 \\to W_3^\\top$"), ("h2", "h1", "$B_1 \\to W_2^\\top$")],
+}
+_NOTES = {
+    "backprop": "the transposed forward weights",
+    "feedback_alignment": "fixed random B, layer by layer",
+    "direct_feedback_alignment": "fixed random B, straight from e",
+    "kolen_pollack": "B gets W's update, transposed",
+}
+
+
+def _wiring(ax, rule):
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+    level = {"x": 0.0, "h1": 1.0, "h2": 2.0, "e": 3.0}
+    names = {"x": "$x$", "h1": "$h_1$", "h2": "$h_2$", "e": "$\\hat y$,  $e = \\hat y - y$"}
+    ax.set_xlim(-1.6, 2.6)
+    ax.set_ylim(-0.5, 3.9)
+    ax.axis("off")
+    for key, y in level.items():
+        ax.add_patch(FancyBboxPatch((-0.55, y - 0.18), 1.6, 0.36, boxstyle="round,pad=0.02",
+                                    fc="#f2f2f2", ec="#555555", lw=1))
+        ax.text(0.25, y, names[key], ha="center", va="center", fontsize=10)
+    order = ["x", "h1", "h2", "e"]
+    for l, (a, b) in enumerate(zip(order[:-1], order[1:]), start=1):
+        arrow = FancyArrowPatch((-0.25, level[a] + 0.2), (-0.25, level[b] - 0.2), arrowstyle="-|>",
+                                mutation_scale=12, color="#888888", lw=1.3, label=f"forward W{l}")
+        ax.add_patch(arrow)
+        ax.text(-0.42, (level[a] + level[b]) / 2, f"$W_{l}$", ha="right", va="center", fontsize=9, color="#666666")
+    colour = plotting.color(rule)
+    for source, target, matrix in _ERROR_PATHS[rule]:
+        skip = level[source] - level[target] > 1
+        start, end = (0.75, level[source] - 0.2), (0.75, level[target] + 0.2)
+        if skip:                               # DFA: straight from the output error, past h2
+            start, end = (1.05, level[source] - 0.05), (1.05, level[target] + 0.05)
+        arrow = FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, color=colour, lw=1.8,
+                                connectionstyle="arc3,rad=-0.45" if skip else "arc3", label=f"error {matrix}")
+        ax.add_patch(arrow)
+        x_text = 1.75 if skip else 0.92
+        ax.text(x_text, (level[source] + level[target]) / 2, matrix, ha="left", va="center", fontsize=10,
+                color=colour)
+    ax.set_title(f"{plotting.label(rule)}\n({_NOTES[rule]})", fontsize=9.5)
+
+
+def weight_transport_wiring(rules=WIRING_RULES):
+    """Where the error travels, through which matrix: one panel per rule, on a network x -> h1 -> h2 -> y.
+
+    Grey arrows (left): the forward weights W1, W2, W3. Coloured arrows (right): the error e = y_hat - y on
+    its way down, labelled with the matrix it goes through (backprop: W^T; FA: fixed random B, layer by
+    layer; DFA: fixed random B from e to every hidden layer; KP: B that learns to become W^T). Every arrow
+    patch carries a label ("forward W1", "error $B_1$", ...). Returns the Figure.
+    """
+    fig, axes = plt.subplots(1, len(rules), figsize=(3.2 * len(rules), 3.6), squeeze=False)
+    for ax, rule in zip(axes[0], rules):
+        if rule not in _ERROR_PATHS:
+            raise ValueError(f"unknown rule {rule!r}: one of {', '.join(WIRING_RULES)}")
+        _wiring(ax, rule)
+    fig.tight_layout()
+    return fig
+
+
 
 # --- Tutorials 03-04: EqProp's two phases, forward-forward's two passes --------------------------
 

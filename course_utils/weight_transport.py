@@ -216,3 +216,51 @@ def alignment_monitor(rule, x, y, activation="sigmoid"):
         return out
 
     return measure
+
+
+# ----------------------------------------------------------------------------------------------
+# Why feedback alignment aligns: a two-layer *linear* network, y_hat = W2 W1 x, learning a linear
+# teacher y = T x with FA. Hidden layer: delta = e B^T (no derivative); output layer: e^T h as in backprop.
+#
+# Starting from small weights, W1 accumulates -eta sum_t B e_t x_t^T = -B M_t (M_t = eta sum e_t x_t^T),
+# so the hidden activity h = W1 x gains a component -B M_t x along the columns of B; W2's update
+# -eta e h^T then accumulates e (M_t x)^T B^T terms: W2 grows along B^T, and W2 B becomes positive
+# definite, the condition for e B^T to be a descent direction (e W2 B e^T > 0).
+
+def linear_alignment_demo(seed=0, sizes=(30, 20, 10), steps=1000, learning_rate=0.02, batch_size=20,
+                          init_scale=0.01, record_every=20):
+    """Train a linear network D-H-C with feedback alignment on a random linear teacher.
+
+    Arguments:
+        seed: for the teacher, the initial weights, B and the inputs (x ~ N(0, I)).
+        sizes: (D, H, C). steps, learning_rate, batch_size: plain SGD. init_scale: std of W1, W2 at start.
+        record_every: measure every this many steps.
+    Returns:
+        dict of arrays over the recorded steps: "step"; "angle" between W2^T and B in degrees; "loss"
+        (the batch loss 1/(2N) sum ||y_hat - y||^2 on a fixed probe batch); "hidden_cosine" between FA's
+        hidden update of W1 and backprop's, on the probe batch; "min_eig" the smallest eigenvalue of the
+        symmetric part of W2 B, (C, C): positive means e B^T is within 90 degrees of e W2 for every error e.
+    """
+    from .metrics import angle_degrees
+    D, H, C = sizes
+    rng = np.random.default_rng(seed)
+    T = rng.standard_normal((C, D)) / np.sqrt(D)
+    W1 = init_scale * rng.standard_normal((H, D))
+    W2 = init_scale * rng.standard_normal((C, H))
+    B = rng.standard_normal((H, C)) / np.sqrt(C)
+    probe = rng.standard_normal((200, D))
+    record = {"step": [], "angle": [], "loss": [], "hidden_cosine": [], "min_eig": []}
+    for t in range(steps + 1):
+        if t % record_every == 0:
+            e = (probe @ W1.T @ W2.T - probe @ T.T) / len(probe)
+            record["step"].append(t)
+            record["angle"].append(angle_degrees(W2.T, B))
+            record["loss"].append(0.5 * len(probe) * float(np.sum(e**2)))
+            record["hidden_cosine"].append(cosine_similarity((e @ B.T).T @ probe, (e @ W2).T @ probe))
+            W2B = W2 @ B
+            record["min_eig"].append(float(np.linalg.eigvalsh((W2B + W2B.T) / 2).min()))
+        x = rng.standard_normal((batch_size, D))
+        h = x @ W1.T
+        e = (h @ W2.T - x @ T.T) / batch_size
+        W1, W2 = W1 - learning_rate * (e @ B.T).T @ x, W2 - learning_rate * e.T @ h
+    return {k: np.asarray(v) for k, v in record.items()}

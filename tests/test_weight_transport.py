@@ -450,3 +450,28 @@ def test_defaults_reach_backprop_accuracy_and_align(offline_data):
     assert angles["feedback_alignment"] < 65, angles
     assert angles["kolen_pollack"] < angles["feedback_alignment"], angles
     assert angles["direct_feedback_alignment"] < 65, angles
+
+
+def test_wiring_schematics_draw_the_expected_labelled_arrows():
+    # every panel: three grey forward arrows W1..W3; the error arrows through W^T (BP), B layer by layer
+    # (FA), B straight from e to both hidden layers (DFA), B that becomes W^T (KP)
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    from course_utils import schematics
+    fig = schematics.weight_transport_wiring()
+    assert isinstance(fig, Figure) and len(fig.axes) == 4
+    expected = {"backprop": ["error $W_3^\\top$", "error $W_2^\\top$"],
+                "feedback_alignment": ["error $B_2$", "error $B_1$"],
+                "direct_feedback_alignment": ["error $B_2$", "error $B_1$"],
+                "kolen_pollack": ["error $B_2 \\to W_3^\\top$", "error $B_1 \\to W_2^\\top$"]}
+    for ax, (rule, errors) in zip(fig.axes, expected.items()):
+        labels = [p.get_label() for p in ax.patches if p.get_label().startswith(("forward", "error"))]
+        assert labels == ["forward W1", "forward W2", "forward W3"] + errors, (rule, labels)
+        assert rule.replace("_", " ") in ax.get_title()
+    # DFA's arrow to h1 starts at the output error (it skips h2); FA's starts at h2
+    dfa_b1 = [p for p in fig.axes[2].patches if p.get_label() == "error $B_1$"][0]
+    fa_b1 = [p for p in fig.axes[1].patches if p.get_label() == "error $B_1$"][0]
+    assert dfa_b1._posA_posB[0][1] > 2.5 > fa_b1._posA_posB[0][1]
+    with pytest.raises(ValueError):
+        schematics.weight_transport_wiring(("eqprop",))

@@ -70,6 +70,7 @@ WITHHELD = {
     "perturbation.gradient_snr": (
         "course_utils.perturbation:gradient_snr", "course_utils.metrics:gradient_snr",
         "course_utils.jax.perturbation:gradient_snr"),
+    "perturbation.stable_step": ("course_utils.perturbation:largest_stable_step",),
 }
 
 
@@ -117,6 +118,31 @@ def _snr_variant(samples, *, absolute=True, ddof=0, axis=0, ratio_of_means=False
         return float(np.mean(m) / np.mean(std[used]))
     return float(np.mean(m / std[used]))
 
+
+
+def _stable_fixtures():
+    """Quadratic losses: non-isotropic Hessians (so that tr(H), g^T H g and |g|^2 all matter), one
+    parameter and several, one perturbation and several."""
+    fixtures = []
+    for P, K, seed in ((1, 1, 0), (3, 1, 1), (5, 4, 2), (12, 2, 3), (8, 50, 4)):
+        rng = np.random.default_rng(500 + seed)
+        A = rng.standard_normal((P, P))
+        hessian = A @ A.T / P + np.diag(rng.uniform(0.2, 3.0, P))
+        gradient = rng.standard_normal(P) * rng.uniform(0.5, 2.0, P)
+        fixtures.append(Fixture(f"P={P} parameters, K={K} perturbation(s)",
+                                dict(gradient=gradient, hessian=hessian, num_samples=K)))
+    return fixtures
+
+
+def _stable_variant(gradient, hessian, num_samples, *, factor=2.0, per_k=True, outer=True, noise=True,
+                    trace="trace"):
+    g, H = np.asarray(gradient, dtype=np.float64), np.asarray(hessian, dtype=np.float64)
+    K = num_samples if per_k else 1
+    g2, gHg = g @ g, g @ H @ g
+    tr = np.trace(H) if trace == "trace" else len(g) * np.max(np.linalg.eigvalsh(H))
+    if not noise:
+        return float(factor * g2 / gHg)
+    return float(factor * g2 / (gHg * (1.0 + (1.0 / K if outer else 0.0)) + g2 * tr / K))
 
 
 EXERCISES = (
@@ -186,6 +212,28 @@ EXERCISES = (
                     "means separately", variant(_snr_variant, ratio_of_means=True)),
             Mistake("no std > 0 mask", "a parameter that never changes has std 0, and 0/0 is NaN: "
                     "average only over the parameters whose std is > 0", variant(_snr_variant, mask=False)),
+        ),
+    ),
+    Exercise(
+        id="perturbation.stable_step", withheld=WITHHELD["perturbation.stable_step"],
+        function_name="largest_stable_step",
+        reference=ref.largest_stable_step,
+        fixtures=_stable_fixtures,
+        points=2,
+        summary="eta_max = 2 |g|^2 / (g^T H g (1 + 1/K) + |g|^2 tr(H) / K)",
+        mistakes=(
+            Mistake("backprop's limit", "the estimate is noisy: its second moment adds (|g|^2 I + g g^T) / K "
+                    "to g g^T, and that extra term is what limits the step", variant(_stable_variant, noise=False)),
+            Mistake("noise not divided by K", "averaging K perturbations divides the noise part of the second "
+                    "moment, (|g|^2 I + g g^T), by K", variant(_stable_variant, per_k=False)),
+            Mistake("missing g g^T term of the noise", "for Gaussian Psi, E[(g.Psi)^2 Psi Psi^T] / sigma^4 = "
+                    "|g|^2 I + 2 g g^T: the noise adds g g^T / K as well as |g|^2 I / K",
+                    variant(_stable_variant, outer=False)),
+            Mistake("missing factor 2", "E[Delta L] = -eta |g|^2 + eta^2 / 2 (...) is zero at eta = 2 |g|^2 / (...)",
+                    variant(_stable_variant, factor=1.0)),
+            Mistake("largest eigenvalue instead of the trace", "the noise spreads over every direction: "
+                    "its cost is |g|^2 tr(H) / K, the sum of H's eigenvalues, not P times the largest",
+                    variant(_stable_variant, trace="eig")),
         ),
     ),
 )
