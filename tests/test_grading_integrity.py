@@ -367,7 +367,8 @@ def test_a_fork_bomb_costs_only_its_exercise(sandboxed, tmp_path):
             return float(children)
         """
     report = grade_notebook(submission(tmp_path, replace={"perturbation.gradient_snr": answer}), limits=FAST)
-    assert scores(report) == {"weight_perturbation": 3, "node_perturbation": 3, "gradient_snr": 0}
+    assert scores(report) == {"weight_perturbation": 2, "node_perturbation": 3, "gradient_snr": 0,
+                             "stable_step": 1}
 
 
 def test_the_instructor_names_the_assignment(tmp_path):

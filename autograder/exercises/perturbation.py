@@ -151,7 +151,7 @@ EXERCISES = (
         function_name="weight_perturbation_gradient",
         reference=ref.weight_perturbation_gradient,
         fixtures=_wp_fixtures,
-        points=3,
+        points=2,
         rtol=1e-5, atol=1e-8,
         summary="weight-perturbation estimate mean_k (L(W+Psi_k) - L(W)) Psi_k / sigma^2",
         mistakes=(
@@ -219,7 +219,7 @@ EXERCISES = (
         function_name="largest_stable_step",
         reference=ref.largest_stable_step,
         fixtures=_stable_fixtures,
-        points=2,
+        points=1,
         summary="eta_max = 2 |g|^2 / (g^T H g (1 + 1/K) + |g|^2 tr(H) / K)",
         mistakes=(
             Mistake("backprop's limit", "the estimate is noisy: its second moment adds (|g|^2 I + g g^T) / K "
