@@ -4,6 +4,10 @@
     python -m autograder grade-all DIR --out grades.csv [--assignment NAME] [--regrade]
                                    [--workers N | --scheduler ADDRESS] [limits]
     python -m autograder export --out grades.csv       (the grades from the journal, at any time)
+    python -m autograder export --format canvas --roster ROSTER.csv --out canvas.csv   (Canvas's import CSV)
+    python -m autograder report [--grades JOURNAL|grades.json] [--out grades.report.html] [--due DATE]
+    python -m autograder similarity SUBMISSIONS --out similarity.html   (for human review, never a penalty)
+    python -m autograder gradescope ASSIGNMENT [--out ZIP]             (Gradescope's autograder zip)
     python -m autograder release [ASSIGNMENT ...]      (notebooks/ from solutions/, via nbgrader)
     python -m autograder student-edition OUT_DIR       (a wheel of the course package without answers)
     python -m autograder list                          (every exercise id and its points)
@@ -64,6 +68,8 @@ def cmd_grade_all(args) -> int:
 
 
 def cmd_export(args) -> int:
+    if args.format == "canvas":
+        return cmd_export_canvas(args)
     from .batch import OutputPathError, export, journal_path
     from pathlib import Path
     try:
@@ -73,6 +79,63 @@ def cmd_export(args) -> int:
         return 1
     for path in written:
         print(f"wrote {path}")
+    return 0
+
+
+def cmd_export_canvas(args) -> int:
+    from .batch import OutputPathError
+    from .lms import parse_overrides, write_canvas
+    from .report import GradesError, default_grades_path
+    if not args.roster:
+        print("cannot export: --format canvas needs --roster ROSTER.csv (Canvas's gradebook export)", file=sys.stderr)
+        return 1
+    try:
+        out = write_canvas(args.grades or args.journal or default_grades_path(), args.roster, args.out,
+                           key=args.key, overrides=parse_overrides(args.column))
+    except (GradesError, OutputPathError) as err:
+        print(f"cannot export: {err}", file=sys.stderr)
+        return 1
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .batch import OutputPathError
+    from .report import GradesError, default_grades_path, default_report_path, load_grades, parse_due, write_report
+    grades = args.grades or default_grades_path()
+    try:
+        due = parse_due(args.due) if args.due else None
+        written = write_report(load_grades(grades), args.out or default_report_path(grades), due=due,
+                               submissions=args.submissions)
+    except (GradesError, OutputPathError) as err:
+        print(f"cannot report: {err}", file=sys.stderr)
+        return 1
+    print(f"wrote {written[0]}")
+    return 0
+
+
+def cmd_similarity(args) -> int:
+    from .batch import OutputPathError
+    from .similarity import write_similarity
+    try:
+        out, pairs = write_similarity(args.submissions, args.out, top=args.top, threshold=args.threshold,
+                                      stubs_dir=args.stubs)
+    except OutputPathError as err:
+        print(f"cannot compare: {err}", file=sys.stderr)
+        return 1
+    listed = sum(p["similarity"] >= args.threshold for p in pairs[:args.top])
+    print(f"wrote {out}: {listed} pair(s) to review (a list for human review, never a penalty)")
+    return 0
+
+
+def cmd_gradescope(args) -> int:
+    from .gradescope import build
+    try:
+        out = build(args.assignment, args.out or f"dist/gradescope/{args.assignment}.zip", args.secret_file)
+    except (ValueError, OSError) as err:
+        print(f"cannot build: {err}", file=sys.stderr)
+        return 1
+    print(f"wrote {out} (upload it in Gradescope: Configure Autograder)")
     return 0
 
 
@@ -124,7 +187,34 @@ def main(argv=None) -> int:
     p = sub.add_parser("export", help="write the grades (CSV per assignment, JSON) from the journal")
     p.add_argument("--out", default="grades.csv")
     p.add_argument("--journal", help="default: <out>.journal.jsonl")
+    p.add_argument("--format", choices=("csv", "canvas"), default="csv",
+                   help="csv: one CSV per assignment and grades.json (default); canvas: Canvas's import CSV")
+    p.add_argument("--roster", help="(canvas) the class: Canvas's gradebook export, or a CSV with its columns")
+    p.add_argument("--key", default="SIS Login ID", help="(canvas) the roster column naming the submission folders")
+    p.add_argument("--column", action="append", metavar="ASSIGNMENT=HEADING",
+                   help="(canvas) the Canvas column of an assignment (default: the roster's column that starts "
+                        "with its name, else its name)")
+    p.add_argument("--grades", help="(canvas) the journal or grades.json (default: grades.csv.journal.jsonl)")
     p.set_defaults(run=cmd_export)
+    p = sub.add_parser("report", help="one HTML page for the instructor: distributions, mistakes, students")
+    p.add_argument("--grades", help="the journal or grades.json (default: grades.csv.journal.jsonl, else grades.json)")
+    p.add_argument("--out", help="default: <grades stem>.report.html")
+    p.add_argument("--due", action="append", metavar="[ASSIGNMENT=]DATE",
+                   help="due date (ISO; local time unless it says otherwise); remembered for later reports")
+    p.add_argument("--submissions", help="the graded folder, for the submissions' times (default: as last time)")
+    p.set_defaults(run=cmd_report)
+    p = sub.add_parser("similarity", help="the most similar pairs of answers, for human review (never a penalty)")
+    p.add_argument("submissions")
+    p.add_argument("--out", default="similarity.html")
+    p.add_argument("--top", type=int, default=100, help="pairs shown (default 100)")
+    p.add_argument("--threshold", type=float, default=0.33, help="smallest similarity shown (default 0.33)")
+    p.add_argument("--stubs", help="the released notebooks (default: notebooks/)")
+    p.set_defaults(run=cmd_similarity)
+    p = sub.add_parser("gradescope", help="build Gradescope's autograder zip for an assignment")
+    p.add_argument("assignment")
+    p.add_argument("--out", help="default: dist/gradescope/ASSIGNMENT.zip")
+    p.add_argument("--secret-file", help="the course secret to put in the zip (default: $COURSE_SECRET_FILE)")
+    p.set_defaults(run=cmd_gradescope)
     p = sub.add_parser("student-edition", help="build the course package for students, without answers")
     p.add_argument("out_dir")
     p.set_defaults(run=cmd_student_edition)

@@ -200,6 +200,8 @@ def grade_all(root, out, assignment: str | None = None, limits: Limits | None = 
         journal.close()
     ordered = [entries[k] for k in sorted(entries)]
     written = write_exports(out, ordered)
+    from .report import after_grading   # the instructor's report (a view: never costs the grades)
+    written += after_grading(out, ordered, root, log)
     print(summary(ordered), file=log)
     for path in written:
         print(f"wrote {path}", file=log)
