@@ -54,7 +54,6 @@ import sys
 from pathlib import Path, PurePosixPath
 
 STATUSES = ("correct", "wrong", "error", "timeout", "missing")
-STATUS_HATCH = {"correct": "", "wrong": "//", "error": "xx", "timeout": "..", "missing": "\\\\"}
 TOP_MISTAKES = 8
 TOP_ROWS = 10
 
@@ -142,9 +141,9 @@ def status_of(r: dict) -> str:
 
 
 def mistake_of(r: dict) -> str | None:
-    """The named mistake of a wrong answer (None for a correct one): the grader's ``mistake`` where
+    """The named mistake of a wrong answer (None for any other): the grader's ``mistake`` where
     recorded, else the gist of its feedback (the text before the fixture and the numbers)."""
-    if status_of(r) == "correct":
+    if status_of(r) != "wrong":
         return None
     name = r.get("mistake")
     if isinstance(name, str) and name.strip():
@@ -302,7 +301,7 @@ class Run:
 def _figure(width: float, height: float):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    fig = Figure(figsize=(width, height), dpi=96)
+    fig = Figure(figsize=(width, height), dpi=96, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
@@ -358,7 +357,7 @@ def total_figure(run: Run, assignment: str) -> tuple[str, str]:
         mean, median = float(scores.mean()), float(np.median(scores))
         ax.axvline(mean, color="black", linestyle="--", linewidth=1.2, label=f"mean {mean:.2f}")
         ax.axvline(median, color="black", linestyle=":", linewidth=1.8, label=f"median {median:g}")
-        ax.legend(fontsize=8, frameon=False, loc="upper left")
+        ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         alt_stats = (f"; mean {mean:.2f}, median {median:g} of {top:g} points; {int((scores >= top).sum())} "
                      f"with full marks, {int((scores <= 0).sum())} with zero")
     ax.set_xlabel(f"total score (of {top:g})", fontsize=9)
@@ -372,28 +371,43 @@ def total_figure(run: Run, assignment: str) -> tuple[str, str]:
     return _png(fig), alt
 
 
+OUTCOMES = (("full marks", ""), ("partial", "--"), ("wrong", "//"), ("error", "xx"), ("timeout", ".."),
+            ("missing", "\\\\"))
+
+
+def outcome_of(r: dict) -> str:
+    """An answer's outcome: full marks, partial (some points), or its status."""
+    score, top = _num(r.get("score")), _num(r.get("max_score"))
+    if top > 0 and score >= top:
+        return "full marks"
+    if score > 0:
+        return "partial"
+    status = status_of(r)
+    return status if status != "correct" else "wrong"
+
+
 def exercise_figure(run: Run, assignment: str, exercise_id: str, stats: dict) -> tuple[str, str]:
-    """(PNG base64, alt text): an exercise's score distribution, and its most frequent mistakes."""
+    """(PNG base64, alt text): an exercise's outcomes (its score distribution), and its most frequent
+    named mistakes."""
     fig = _figure(7.6, 2.6)
-    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.6]})
-    scores = stats["scores"]
-    values = sorted(scores)
-    _bars(left, [f"{v:g}" for v in values], [scores[v] for v in values],
-          ["" if v >= stats["max_score"] else "//" for v in values])
-    left.set_xlabel(f"points (of {stats['max_score']:g}); full marks not hatched", fontsize=8)
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.5]})
+    shown = [(name, hatch) for name, hatch in OUTCOMES if stats["outcomes"][name] or name in ("full marks", "wrong")]
+    _bars(left, [name for name, _ in shown], [stats["outcomes"][name] for name, _ in shown],
+          [hatch for _, hatch in shown])
     left.set_ylabel("answers", fontsize=9)
-    left.set_title("score distribution", fontsize=9)
+    left.set_title(f"outcomes (of {stats['max_score']:g} points)", fontsize=9)
+    left.tick_params(axis="x", labelrotation=30)
     mistakes = stats["mistakes"].most_common(TOP_MISTAKES)
     if mistakes:
         _bars(right, [_short(m, 38) for m, _ in mistakes], [c for _, c in mistakes], horizontal=True)
-        right.set_xlabel("answers", fontsize=8)
+        right.set_xlabel("wrong answers", fontsize=8)
         right.set_title("most frequent mistakes", fontsize=9)
     else:
         right.axis("off")
         right.text(0.5, 0.5, "no wrong answers", ha="center", va="center", fontsize=9)
     fig.suptitle(exercise_id, fontsize=10)
-    alt = (f"Scores on {exercise_id} ({assignment}): "
-           + ", ".join(f"{scores[v]} answers with {v:g} points" for v in values) + ". "
+    alt = (f"Outcomes on {exercise_id} ({assignment}), {stats['answers']} answers: "
+           + ", ".join(f"{name} {stats['outcomes'][name]}" for name, _ in shown) + ". "
            + ("Most frequent mistakes: " + "; ".join(f"{m} ({c})" for m, c in mistakes) + "."
               if mistakes else "No wrong answers."))
     return _png(fig), alt
@@ -407,6 +421,7 @@ def _short(text: str, n: int) -> str:
 
 def exercise_stats(run: Run, assignment: str, exercise_id: str) -> dict:
     scores, statuses, mistakes = collections.Counter(), collections.Counter(), collections.Counter()
+    outcomes = collections.Counter()
     examples = collections.defaultdict(list)
     fixtures = collections.Counter()
     hidden = {}
@@ -419,6 +434,7 @@ def exercise_stats(run: Run, assignment: str, exercise_id: str) -> dict:
         score = _num(r.get("score"))
         max_score = max(max_score, _num(r.get("max_score")))
         scores[score] += 1
+        outcomes[outcome_of(r)] += 1
         status = status_of(r)
         statuses[status] += 1
         mistake = mistake_of(r)
@@ -436,7 +452,7 @@ def exercise_stats(run: Run, assignment: str, exercise_id: str) -> dict:
         if status in ("error", "timeout"):
             crashed.append((row, status, str(r.get("feedback", ""))))
     timed.sort(key=lambda t: -t[0])
-    return {"scores": scores, "statuses": statuses, "mistakes": mistakes, "examples": examples,
+    return {"scores": scores, "outcomes": outcomes, "statuses": statuses, "mistakes": mistakes, "examples": examples,
             "fixtures": fixtures, "hidden": hidden, "slowest": timed[:TOP_ROWS], "timed": len(timed),
             "crashed": crashed, "max_score": max_score, "answers": sum(scores.values()),
             "mean": (sum(s * c for s, c in scores.items()) / sum(scores.values())) if scores else 0.0}
@@ -608,14 +624,13 @@ def _assignment_section(run: Run, assignment: str, index: int) -> list[str]:
 
 def _exercise_section(run: Run, assignment: str, exercise_id: str, anchor: str) -> list[str]:
     s = exercise_stats(run, assignment, exercise_id)
-    full = s["statuses"]["correct"]
     out = [f'<h3 id="{anchor}">{_e(exercise_id)}</h3>',
            f"<p>{s['answers']} answers, mean {s['mean']:.2f} of {s['max_score']:g}; "
            + ", ".join(f"{s['statuses'][k]} {k}" for k in STATUSES if s["statuses"][k]) + ".</p>"]
     png, alt = exercise_figure(run, assignment, exercise_id, s)
     out.append(f'<img src="data:image/png;base64,{png}" alt="{_e(alt)}">')
     if s["mistakes"]:
-        wrong = max(s["answers"] - full, 1)
+        wrong = max(sum(s["mistakes"].values()), 1)
         out.append('<table><caption>Named mistakes (or, where none was recorded, the gist of the '
                    'feedback)</caption><thead><tr><th>mistake</th><th class="num">answers</th>'
                    '<th class="num">of the wrong ones</th><th>for example</th></tr></thead><tbody>')
