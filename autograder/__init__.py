@@ -15,11 +15,21 @@ import os
 from .core import Exercise, Mistake, Result
 
 
-def check_exercise(exercise_id: str, func) -> Result:
-    """Check ``func`` against the reference of ``exercise_id`` -> Result(score, max_score, feedback)."""
+def check_exercise(exercise_id: str, func, *, as_graded: bool = True) -> Result:
+    """Check ``func`` against the reference of ``exercise_id`` on its public fixtures and practice
+    hidden fixtures -> Result(score, max_score, feedback, ...).
+
+    ``as_graded`` (the inline check): under the assignment's allowlist, as grading applies it
+    (``autograder.inline``), so that an answer that passes here never scores less when graded. Tests
+    that check the course's own references pass ``as_graded=False``."""
     from .core import check
     from .exercises import get_exercise
-    return check(get_exercise(exercise_id), func)
+    from .secret import PRACTICE
+    exercise = get_exercise(exercise_id)
+    if as_graded:
+        from .inline import check_as_graded
+        return check_as_graded(exercise, func)
+    return check(exercise, func, PRACTICE)
 
 
 def assert_exercise(exercise_id: str, func) -> None:

@@ -11,17 +11,22 @@ The same helpers (``normalise``, ``call_safely``, the array codec) serve the in-
 ``autograder.core``, so both doors coerce and compare answers in exactly one way.
 
 Protocol:
-    stdin  <- {"package_dir", "output_bytes", "exercises": [{"function_name", "timeout",
-               "earlier_cell_seconds", "cells": [{"source"}...], "fixtures": [...]}, ...]}
-              in each exercise the last cell is the answer cell being graded; earlier cells run first,
-              in notebook order.
-    stdout -> one frame per exercise: b"<index> <length>\\n" + JSON {"error": str | None, "fixtures":
-              [{"error": str | None, "float32": bool, "arrays": {path: encoded array}}]}, or
-              {"sandbox_error": str} when the exercise's child timed out, died or said too much.
+    stdin  <- {"package_dir", "output_bytes", "modules": [third-party modules offered],
+               "cells": [{"source"}...] (the setup and answer cells to run, in notebook order, as written),
+               "earlier_cell_seconds", "cell_read_seconds", "read_seconds",
+               "exercises": [{"exercise", "function_name", "answer": index of its answer cell in cells,
+                              "timeout", "fixtures": [...], "withhold": [...], "replace": [...]}, ...]}
+    stdout -> one frame per exercise: b"<index> <length>\\n" + JSON {"outcome": {"error": str | None,
+              "fixtures": [{"error": str | None, "float32": bool, "arrays": {path: encoded array}}]} or
+              {"sandbox_error": str}, "seconds": float, "skipped": [[cell index, why], ...]}.
 
-The harness imports what graded code usually needs once (PRELOAD), then forks one child per
+The harness imports what graded code usually needs once (PRELOAD), reads every cell once (IPython's
+transformation, here under time limits, never in the grader's process), then forks one child per
 exercise: each exercise starts warm and from the same clean state, in its own process group, with
-its own CPU and wall-clock limits.
+its own CPU and wall-clock limits, and no descriptor of the harness's. Each child runs the earlier
+cells, then the answer cell, and reports through a shared mapping (``Channel``) where it is and what
+it computed. An earlier cell that ends the child or holds it past its time is skipped, and the
+exercise graded again without it; so are the later exercises, and their results say so.
 """
 from __future__ import annotations
 
@@ -90,6 +95,17 @@ def _is_numeric_sequence(v) -> bool:
     return arr.dtype.kind in "biuf"
 
 
+NOT_IMPLEMENTED = "not implemented yet (the function raises NotImplementedError)"
+
+
+def _raised_in(err):
+    """The name of the function that raised ``err`` (the innermost frame), or None."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code.co_name if tb is not None else None
+
+
 def same_tree(a, b) -> bool:
     """Whether b still equals a (used to catch answers that modify their inputs in place)."""
     if isinstance(a, dict):
@@ -109,8 +125,11 @@ def call_safely(func, kwargs: dict):
         with warnings.catch_warnings(), np.errstate(all="ignore"):   # the feedback says what went wrong
             warnings.simplefilter("ignore")
             value = func(**given)
-    except NotImplementedError:
-        return None, False, "not implemented yet (the function raises NotImplementedError)"
+    except NotImplementedError as err:
+        where = _raised_in(err)
+        if where in (None, getattr(func, "__name__", None)):
+            return None, False, NOT_IMPLEMENTED
+        return None, False, f"raised NotImplementedError in {where} (not implemented yet)"[:300]
     except (Exception, SystemExit) as err:  # the student's code: any error is feedback, never a crash
         text = str(err).splitlines()[0] if str(err) else ""
         return None, False, f"raised {type(err).__name__}: {text}"[:300]
@@ -178,13 +197,55 @@ def decode(obj, max_elements: int = 50_000_000, depth: int = 0):
     raise ValueError("malformed value")
 
 
-# --- running the cells ------------------------------------------------------------------------------
+# --- reading the cells ------------------------------------------------------------------------------
 
 class _Shell:
     """What ``get_ipython()`` returns while grading: magics and shell escapes do nothing."""
     def __getattr__(self, name):
         return lambda *args, **kwargs: None
 
+
+class _Interrupted(BaseException):
+    """A time limit inside this process (a cell, or reading a cell)."""
+
+
+def _interrupt(signum, frame):
+    raise _Interrupted()
+
+
+def _limited(seconds: float, function, *args):
+    """``function(*args)`` within ``seconds`` of wall time (SIGALRM), else _Interrupted."""
+    signal.signal(signal.SIGALRM, _interrupt)
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.01))
+    try:
+        return function(*args)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def to_python(cells: list, cell_seconds: float, total_seconds: float) -> list:
+    """Every cell as plain Python, transformed as IPython does it (magics become calls, ``!cmd`` a shell
+    call), each within ``cell_seconds`` and all within ``total_seconds``: a cell that takes longer to read
+    becomes None (it is not run, and the result says so). Runs here, inside the sandbox, never in the
+    grader's own process: IPython's transformation is not linear in a cell's size."""
+    import time
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:           # no IPython: plain Python only
+        return [c["source"] for c in cells]
+    out, deadline = [], time.monotonic() + total_seconds
+    for cell in cells:
+        budget = min(cell_seconds, deadline - time.monotonic())
+        try:
+            out.append(_limited(budget, TransformerManager().transform_cell, cell["source"]) if budget > 0 else None)
+        except _Interrupted:
+            out.append(None)
+        except Exception:  # a syntax error: the cell's own exec reports it
+            out.append(cell["source"])
+    return out
+
+
+# --- the child's world --------------------------------------------------------------------------------
 
 def _course_state() -> dict:
     """Identity of everything in the course's own modules (to notice and undo patching)."""
@@ -221,46 +282,129 @@ def _restore(before: dict) -> None:
 _MISSING = object()
 
 
-class _CellTimeout(BaseException):
-    pass
+class _OfferedOnly:
+    """An import hook: a third-party package that the students' runtime does not offer fails in one
+    line (with the sandbox its files are not there either; without it this is the only barrier)."""
 
+    def __init__(self, modules):
+        self.modules = frozenset(modules) | frozenset(getattr(sys, "stdlib_module_names", ())) | {
+            "course_utils", "autograder", "__main__", "_harness"}
 
-def _interrupt(signum, frame):
-    raise _CellTimeout()
+    def find_spec(self, name, path=None, target=None):
+        top = name.split(".")[0]
+        if top not in self.modules and top not in sys.builtin_module_names:
+            raise ModuleNotFoundError(f"No module named {name!r}: {top} is not offered while grading "
+                                      "(answers may use NumPy, SciPy, JAX, Matplotlib and the standard library)",
+                                      name=name)
+        return None
 
 
 def _withhold(names: list, exercise_id: str) -> None:
-    """Withhold the given helpers for this exercise only (in this forked child, before any cell)."""
+    """Seal the given helpers for this exercise only (in this forked child, before any cell)."""
     import importlib
     for qualified in names:
         module_name, name = qualified.split(":")
-        message = (f"{module_name}.{name} is a reference answer (exercise {exercise_id}) and is withheld "
-                   "while grading: write it yourself")
+        module = importlib.import_module(module_name)
+        why = (f"{module_name}.{name} is the answer to exercise {exercise_id} and is not available while "
+               "it is graded")
+        try:
+            sealed = importlib.import_module("course_utils._sealed").Sealed(f"{module_name}.{name}", why)
+        except (ImportError, AttributeError):
+            def sealed(*args, _why=why, **kwargs):
+                raise PermissionError(_why)
+        setattr(module, name, sealed)
 
-        def refuse(*args, _message=message, **kwargs):
-            raise PermissionError(_message)
-        setattr(importlib.import_module(module_name), name, refuse)
+
+def _replacement(spec: dict):
+    """A correct earlier answer (the course's, sent by the grader as self-contained code: see
+    ``autograder.allowlist.standalone``) standing in for a failing one."""
+    import types
+    namespaces = {}
+    for module in spec["modules"]:
+        namespace = {"__name__": "course_replacement"}
+        for local, source, attribute in module["imports"]:
+            found = namespaces.get(source)
+            if found is None:
+                continue
+            if attribute is None:
+                namespace[local] = types.SimpleNamespace(**found)
+            elif attribute in found:
+                namespace[local] = found[attribute]
+        exec(compile(module["source"], "<course replacement>", "exec"), namespace)
+        namespaces[module["name"]] = namespace
+    module, name = spec["entry"]
+    return namespaces[module][name]
 
 
-def run(job: dict) -> dict:
+# --- the shared result channel ------------------------------------------------------------------------
+#
+# An anonymous shared mapping, created by the harness before it forks: the child writes where it is
+# (which cell it runs) and its result there, so no descriptor exists that a student's cell could write
+# to (the child closes every inherited one before any cell runs), and the harness knows which cell ended
+# or held the process.
+
+_HEADER = 64
+_COMMITTED = 0x5245_5355_4C54_2121      # written last, after the result's length
+ANSWER_CELL, CALLING = 1 << 40, (1 << 40) + 1
+
+
+class Channel:
+    def __init__(self, capacity: int):
+        import mmap
+        self.capacity = capacity
+        self.map = mmap.mmap(-1, _HEADER + capacity)
+
+    def reset(self):
+        self.map[:_HEADER] = bytes(_HEADER)
+        self.set_step(-1)
+
+    def set_step(self, step: int):
+        self.map[0:8] = step.to_bytes(8, "little", signed=True)
+        count = int.from_bytes(self.map[8:16], "little") + 1
+        self.map[8:16] = count.to_bytes(8, "little")
+
+    def step(self) -> tuple[int, int]:
+        return int.from_bytes(self.map[0:8], "little", signed=True), int.from_bytes(self.map[8:16], "little")
+
+    def write(self, data: bytes):
+        if len(data) > self.capacity:
+            data = json.dumps({"sandbox_error": f"returned more than {self.capacity / 1e6:g} MB of results"}).encode()
+        self.map[_HEADER:_HEADER + len(data)] = data
+        self.map[16:24] = len(data).to_bytes(8, "little")
+        self.map[24:32] = _COMMITTED.to_bytes(8, "little")
+
+    def read(self) -> bytes | None:
+        if int.from_bytes(self.map[24:32], "little") != _COMMITTED:
+            return None
+        length = int.from_bytes(self.map[16:24], "little")
+        return bytes(self.map[_HEADER:_HEADER + length]) if 0 <= length <= self.capacity else None
+
+
+# --- one exercise, in a forked child ------------------------------------------------------------------
+
+def run(job: dict, cells: list, channel: Channel) -> dict:
+    """Run the earlier cells (those not skipped) and the answer cell, then call the answer."""
     _withhold(job.get("withhold", []), job.get("exercise", "?"))
     namespace = {"__name__": "__main__", "get_ipython": _Shell}
-    *earlier, answer = job["cells"]
-    signal.signal(signal.SIGALRM, _interrupt)
-    for i, cell in enumerate(earlier):
+    skip = set(job.get("skip", []))
+    answer = job["answer"]
+    for i in range(answer):
+        if i in skip or cells[i] is None:
+            continue
+        channel.set_step(i)
         before = _course_state()
         try:  # an earlier cell that fails or loops costs only its own exercise
-            signal.setitimer(signal.ITIMER_REAL, job["earlier_cell_seconds"])
-            exec(compile(cell["source"], f"<cell {i + 1}>", "exec"), namespace)
+            _limited(job["earlier_cell_seconds"], exec, compile(cells[i], f"<cell {i + 1}>", "exec"), namespace)
         except BaseException:
             pass
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
         if _changes(before):     # and one that tampers is undone before the next cell runs
             _restore(before)
+    channel.set_step(ANSWER_CELL)
+    if cells[answer] is None:
+        return {"error": "the answer cell could not be read in time (it is too long or too complex)"}
     before = _course_state()
     try:
-        exec(compile(answer["source"], "<answer cell>", "exec"), namespace)
+        exec(compile(cells[answer], "<answer cell>", "exec"), namespace)
     except BaseException as err:
         text = str(err).splitlines()[0] if str(err) else ""
         return {"error": f"the answer cell raised {type(err).__name__}: {text}"[:300]}
@@ -268,9 +412,12 @@ def run(job: dict) -> dict:
     if changed:
         return {"error": "the answer cell replaces the course's own code "
                          f"({', '.join(changed[:3])}); answers must not patch checks or references"}
+    for spec in job.get("replace", []):
+        namespace[spec["name"]] = _replacement(spec)
     func = namespace.get(job["function_name"])
     if not callable(func):
         return {"error": f"the answer cell does not define {job['function_name']}"}
+    channel.set_step(CALLING)
     fixtures = []
     for kwargs in job["fixtures"]:
         out, narrow, error = call_safely(func, kwargs)
@@ -279,11 +426,129 @@ def run(job: dict) -> dict:
     return {"error": None, "fixtures": fixtures}
 
 
+def _in_child(job: dict, cells: list, channel: Channel) -> None:
+    """The forked child: no descriptor of the harness's, its own process group and CPU limit."""
+    try:
+        os.setpgid(0, 0)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.closerange(3, 1 << 16)
+        import resource
+        cpu = int(job["timeout"]) + 1
+        soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        if hard == resource.RLIM_INFINITY or hard > cpu:
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        job["fixtures"] = [decode(f) for f in job["fixtures"]]
+        result = run(job, cells, channel)
+    except BaseException as err:  # noqa: BLE001
+        result = {"error": f"grading stopped: {type(err).__name__}: {err}"[:300]}
+    try:
+        channel.write(json.dumps(result).encode())
+    finally:
+        os._exit(0)
+
+
+def _clear_tmp(keep: set) -> None:
+    """Remove what a child left in the private /tmp (the next exercise starts from the same files)."""
+    import shutil
+    tmp = os.environ.get("TMPDIR") or "/tmp"
+    try:
+        names = os.listdir(tmp)
+    except OSError:
+        return
+    for name in names:
+        if name in keep:
+            continue
+        path = os.path.join(tmp, name)
+        try:
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.unlink(path)
+        except OSError:
+            pass
+
+
+def grade_one(job: dict, cells: list, channel: Channel, bad_cells: dict) -> dict:
+    """Grade one exercise in forked children: again without an earlier cell that ended the process or
+    held it past its time (that cell is then skipped for every later exercise too, and the result says
+    so) -> {"outcome": the child's result or {"sandbox_error"}, "seconds", "skipped": [[cell, why]]}."""
+    import time
+    start = time.monotonic()
+    deadline = start + job["timeout"]
+    while True:
+        job["skip"] = sorted(bad_cells)
+        outcome, culprit = _run_child(job, cells, channel, deadline)
+        if culprit is None or culprit[0] in bad_cells:
+            break
+        bad_cells[culprit[0]] = culprit[1]
+        if time.monotonic() >= deadline:
+            break
+    if outcome is None:
+        outcome = {"sandbox_error": "earlier cells ended or held the grading process until its time ran out"}
+    skipped = [[i, why] for i, why in sorted(bad_cells.items()) if i < job["answer"]]
+    return {"outcome": outcome, "seconds": round(time.monotonic() - start, 4), "skipped": skipped}
+
+
+def _run_child(job: dict, cells: list, channel: Channel, deadline: float):
+    """-> (the child's result or {"sandbox_error"}, (earlier cell, why) when an earlier cell is to blame)."""
+    import time
+    channel.reset()
+    pid = os.fork()
+    if pid == 0:
+        _in_child(job, cells, channel)
+    status, reason, culprit = None, None, None
+    last, since = channel.step(), time.monotonic()
+    limit = job["earlier_cell_seconds"] + 2.0
+    while status is None:
+        done, code = os.waitpid(pid, os.WNOHANG)
+        if done:
+            status = code
+            break
+        now = time.monotonic()
+        step = channel.step()
+        if step != last:
+            last, since = step, now
+        if 0 <= step[0] < job["answer"] and now - since > limit:
+            culprit = (step[0], f"ran longer than {job['earlier_cell_seconds']:g} s")
+            break
+        if now > deadline:
+            reason = f"took longer than {job['timeout']:g} s (an endless loop?)"
+            break
+        time.sleep(0.01)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    if status is None:
+        _, status = os.waitpid(pid, 0)
+    _clear_tmp(keep={"matplotlib"})
+    data = channel.read()
+    if culprit is not None:
+        return None, culprit
+    if data is not None and reason is None:
+        try:
+            return json.loads(data.decode("utf-8", errors="replace")), None
+        except ValueError:
+            return {"sandbox_error": "the grading process returned a malformed result"}, None
+    step = channel.step()[0]
+    if reason is None and 0 <= step < job["answer"]:
+        return None, (step, "ended the grading process")
+    if reason is None:
+        if os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL):
+            reason = f"ran out of CPU time ({job['timeout']:g} s) or memory"
+        else:
+            reason = "ended the grading process" + (f" (signal {os.WTERMSIG(status)})" if os.WIFSIGNALED(status) else "")
+    return {"sandbox_error": reason}, None
+
+
 # What graded code usually imports, loaded once before the first exercise so that each exercise's
 # fork starts warm (student code has not run yet when these are imported).
-PRELOAD = ("numpy", "matplotlib", "matplotlib.pyplot", "tqdm.auto", "course_utils.config",
-           "course_utils.data", "course_utils.metrics", "course_utils.mlp", "course_utils.perturbation",
-           "course_utils.weight_transport", "course_utils.eqprop", "course_utils.forward_forward",
+PRELOAD = ("numpy", "matplotlib", "matplotlib.pyplot", "tqdm.auto", "IPython.core.inputtransformer2",
+           "course_utils.config", "course_utils.data", "course_utils.metrics", "course_utils.mlp",
+           "course_utils.perturbation", "course_utils.weight_transport", "course_utils.eqprop",
+           "course_utils.forward_forward", "course_utils.online", "course_utils.synthesis",
            "course_utils.plotting", "course_utils.training", "course_utils.widgets", "autograder")
 
 
@@ -307,98 +572,32 @@ def _preload() -> None:
             pass
 
 
-def _in_child(exercise: dict, write_fd: int) -> None:
-    """The forked child: its own process group and CPU limit, one exercise, the result to write_fd."""
-    try:
-        os.setpgid(0, 0)
-        import resource
-        cpu = int(exercise["timeout"]) + 1
-        soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
-        if hard == resource.RLIM_INFINITY or hard > cpu:
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        exercise["fixtures"] = [decode(f) for f in exercise["fixtures"]]
-        result = run(exercise)
-    except BaseException as err:  # noqa: BLE001
-        result = {"error": f"grading stopped: {type(err).__name__}: {err}"[:300]}
-    data = json.dumps(result).encode()
-    view = memoryview(data)
-    while view:
-        view = view[os.write(write_fd, view):]
-    os._exit(0)
-
-
-def _run_forked(exercise: dict, max_bytes: int) -> bytes:
-    """One exercise in a forked child, within its time and output limits -> the result as JSON bytes.
-
-    The child's process group is killed afterwards; a descendant that keeps the pipe open does not
-    hold the grading (the wait ends when the child itself has exited)."""
-    import select
-    import time
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_fd)
-        _in_child(exercise, write_fd)
-    os.close(write_fd)
-    deadline = time.monotonic() + exercise["timeout"]
-    data, reason, status, exited_at = bytearray(), None, None, None
-    while True:
-        now = time.monotonic()
-        if now > deadline:
-            reason = f"took longer than {exercise['timeout']:g} s (an endless loop?)"
-            break
-        if status is None:
-            done, code = os.waitpid(pid, os.WNOHANG)
-            if done:
-                status, exited_at = code, now
-        if exited_at is not None and now - exited_at > 0.2:
-            break
-        ready, _, _ = select.select([read_fd], [], [], 0.05)
-        if ready:
-            chunk = os.read(read_fd, 65536)
-            if not chunk:
-                if status is not None:
-                    break
-                continue
-            data += chunk
-            if len(data) > max_bytes:
-                reason = f"returned more than {max_bytes / 1e6:g} MB of results"
-                break
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
-    if status is None:
-        _, status = os.waitpid(pid, 0)
-    os.close(read_fd)
-    if reason is None and not data:
-        if os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL):
-            reason = f"ran out of CPU time ({exercise['timeout']:g} s) or memory"
-        else:
-            reason = "the grading process died" + (f" (signal {os.WTERMSIG(status)})" if os.WIFSIGNALED(status) else "")
-    if reason is not None:
-        return json.dumps({"sandbox_error": reason}).encode()
-    return bytes(data)
-
-
 def main() -> None:
-    """Grade a batch of exercises (one notebook's, as a rule): preload, then one fork per exercise.
+    """Grade a batch of exercises (one notebook's): read the cells once, then one fork per exercise.
 
-    Frames on the original stdout: b"<index> <length>\\n" followed by that exercise's JSON result."""
-    channel = os.dup(1)
+    Frames on the original stdout, which no child inherits: b"<index> <length>\\n" followed by that
+    exercise's JSON ({"outcome", "seconds", "skipped"})."""
+    channel_fd = os.dup(1)
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)       # the student's prints go nowhere
+    os.dup2(devnull, 1)
     sys.stdout = open(1, "w", closefd=False)
+    os.set_inheritable(channel_fd, False)
     job = json.loads(sys.stdin.buffer.read())
     sys.path.insert(0, job["package_dir"])
-    _warm_matplotlib(os.path.join(job["package_dir"], "mplconfig"))
+    sys.meta_path.insert(0, _OfferedOnly(job.get("modules", ())))
+    _warm_matplotlib(os.environ.get("COURSE_MPLCACHE", ""))
     _preload()
+    cells = to_python(job["cells"], job.get("cell_read_seconds", 5.0), job.get("read_seconds", 20.0))
+    channel = Channel(job["output_bytes"])
+    bad_cells: dict = {i: "could not be read in time" for i, c in enumerate(cells) if c is None}
     for index, exercise in enumerate(job["exercises"]):
-        data = _run_forked(exercise, job["output_bytes"])
+        exercise.setdefault("earlier_cell_seconds", job.get("earlier_cell_seconds", 10.0))
+        result = grade_one(exercise, cells, channel, bad_cells)
+        data = json.dumps(result).encode()
         frame = f"{index} {len(data)}\n".encode() + data
         view = memoryview(frame)
         while view:
-            view = view[os.write(channel, view):]
+            view = view[os.write(channel_fd, view):]
     os._exit(0)   # no atexit handlers or threads of the student's may hold the exit
 
 

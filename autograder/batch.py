@@ -10,6 +10,10 @@ and grade exports written atomically.
   arrives, keyed by the notebook's path, content, assignment and the grader's version. A crash or a
   ``kill -9`` loses nothing already graded; a rerun grades only what is new or changed (``regrade``
   grades everything again); ``export`` writes the grades from the journal at any time.
+- **Time**: every notebook has a wall limit (``notebook_seconds``: from ``--timeout`` and its number of
+  exercises, with a margin). The task itself stops at it (every sandbox gets only what is left), and a
+  watchdog here records a task that outlives it as an error row and restarts its worker: a stuck task
+  never holds another student's grade.
 - **Failures**: a notebook that cannot be graded, or whose task fails, is one error row; the batch
   goes on. ``out`` is checked before any grading starts (not a directory, not a symbolic link, a
   folder that exists), and every file is written to a temporary name and renamed over the target.
@@ -28,8 +32,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .notebook_grading import MAX_NOTEBOOK_BYTES, UngradableError, grade_nb, parse_notebook, resolve_assignment
+from .notebook_grading import (MAX_NOTEBOOK_BYTES, UngradableError, grade_nb, notebook_seconds, parse_notebook,
+                               resolve_assignment)
 from .sandbox import Limits
+from .secret import PRACTICE, Secret
 
 
 class OutputPathError(Exception):
@@ -106,17 +112,27 @@ def journal_path(out: Path) -> Path:
     return out.with_name(out.name + ".journal.jsonl")
 
 
-def notebook_key(relative: str, data: bytes, assignment: str | None, version: str) -> str:
-    """The notebook's place, its content, the assignment it is graded as and the grader's version."""
-    digest = hashlib.sha256(f"{relative}|{assignment}|{version}|".encode())
+def notebook_key(relative: str, data: bytes, assignment: str | None, version: str, secret: str = "") -> str:
+    """The notebook's place, its content, the assignment it is graded as, the grader's version and the
+    course secret's fingerprint."""
+    digest = hashlib.sha256(f"{relative}|{assignment}|{version}|{secret}|".encode())
     digest.update(data)
     return digest.hexdigest()
 
 
-def grade_task(relative: str, data: bytes, assignment: str, limits: Limits) -> dict:
-    """A Dask task: one notebook's bytes -> its journal entry body (never raises)."""
+def _exercise_count(assignment: str) -> int:
+    from .exercises import ASSIGNMENTS, exercises_of
+    return len(exercises_of(ASSIGNMENTS[assignment]))
+
+
+def grade_task(relative: str, data: bytes, assignment: str, limits: Limits, secret: Secret = PRACTICE) -> dict:
+    """A Dask task: one notebook's bytes -> its journal entry body (never raises), within the notebook's
+    wall limit."""
+    import time
+    deadline = time.monotonic() + notebook_seconds(limits, _exercise_count(assignment))
     try:
-        report = grade_nb(parse_notebook(data, relative), assignment, limits, name=relative)
+        report = grade_nb(parse_notebook(data, relative), assignment, limits, name=relative, secret=secret,
+                          deadline=deadline)
         return {"notebook": relative, "assignment": assignment, "report": report}
     except UngradableError as err:
         return {"notebook": relative, "assignment": assignment, "error": str(err)}
@@ -173,7 +189,7 @@ class _Cluster:
 
 def grade_all(root, out, assignment: str | None = None, limits: Limits | None = None,
               regrade: bool = False, workers: int | None = None, scheduler: str | None = None,
-              log=sys.stderr) -> list[dict]:
+              log=sys.stderr, secret: Secret = PRACTICE) -> list[dict]:
     """Grade every notebook below root; write the grades next to ``out`` -> the entries, by path."""
     root, out = Path(root), check_out_path(out)
     if not root.is_dir():
@@ -185,7 +201,7 @@ def grade_all(root, out, assignment: str | None = None, limits: Limits | None = 
     try:
         for path in find_notebooks(root):
             relative, data, name, error = _prepare(path, root, assignment)
-            key = notebook_key(relative, data, name, version)
+            key = notebook_key(relative, data, name, version, secret.fingerprint)
             if not regrade and key in journal.entries:
                 entries[relative] = journal.entries[key]
                 print(f"{relative}: unchanged, kept", file=log)
@@ -195,7 +211,7 @@ def grade_all(root, out, assignment: str | None = None, limits: Limits | None = 
             else:
                 todo.append((key, relative, data, name))
         if todo:
-            entries.update(_grade_on_dask(todo, journal, limits, workers, scheduler, log))
+            entries.update(_grade_on_dask(todo, journal, limits, workers, scheduler, log, secret))
     finally:
         journal.close()
     ordered = [entries[k] for k in sorted(entries)]
@@ -208,29 +224,99 @@ def grade_all(root, out, assignment: str | None = None, limits: Limits | None = 
     return ordered
 
 
-def _grade_on_dask(todo, journal, limits, workers, scheduler, log) -> dict:
-    from distributed import as_completed
+WATCHDOG_MARGIN = 30.0     # seconds past a notebook's own limit before the watchdog steps in
+
+
+def _now() -> str:
+    import datetime
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _grade_on_dask(todo, journal, limits, workers, scheduler, log, secret) -> dict:
+    from distributed import wait
     from tqdm.auto import tqdm
     done = {}
     with _Cluster(workers, scheduler) as client:
-        futures = {client.submit(grade_task, relative, data, name, limits, pure=False): (key, relative, name)
+        futures = {client.submit(grade_task, relative, data, name, limits, secret, pure=False): (key, relative, name)
                    for key, relative, data, name in todo}
+        pending = set(futures)
+
+        def record(future, body):
+            key, relative, name = futures[future]
+            entry = {"key": key, **body, "graded_at": _now()}
+            journal.record(entry)
+            done[relative] = entry
+            report = entry.get("report")
+            bar.write(f"{relative}: " + (f"{report['score']:g} / {report['max_score']:g}" if report
+                                         else f"not graded ({entry['error']})"), file=log)
+            bar.update()
+
+        watch = _Watchdog(client, futures, limits, record)
         with tqdm(total=len(futures), unit="notebook", desc="grading", file=log, disable=None) as bar:
-            for future in as_completed(futures):
-                key, relative, name = futures.pop(future)
+            while pending:
                 try:
-                    body = future.result()
-                except Exception as err:   # the worker died, or the task could not run
-                    body = {"notebook": relative, "assignment": name,
-                            "error": f"not graded: the grading task failed ({type(err).__name__}: {err})"[:300]}
-                entry = {"key": key, **body}
-                journal.record(entry)
-                done[relative] = entry
-                report = entry.get("report")
-                bar.write(f"{relative}: " + (f"{report['score']:g} / {report['max_score']:g}" if report
-                                             else f"not graded ({entry['error']})"), file=log)
-                bar.update()
+                    finished, _ = wait(list(pending), timeout=1.0, return_when="FIRST_COMPLETED")
+                except TimeoutError:
+                    finished = [f for f in pending if f.done()]
+                for future in finished:
+                    pending.discard(future)
+                    key, relative, name = futures[future]
+                    try:
+                        body = future.result()
+                    except Exception as err:   # the worker died, or the task could not run
+                        body = {"notebook": relative, "assignment": name,
+                                "error": f"not graded: the grading task failed ({type(err).__name__}: {err})"[:300]}
+                    record(future, body)
+                if pending:
+                    watch(pending)
     return done
+
+
+class _Watchdog:
+    """Finds a task that has run longer than its notebook's limit and the margin (the task stops itself
+    at its limit; this is the backstop), records it as an error row and restarts its worker.
+
+    The scheduler says which tasks each worker holds, not which one runs; a worker with one thread runs
+    them in the order it got them, so the one it has held longest runs, and it started when the worker
+    last finished a task (or when the watchdog first saw the worker busy)."""
+
+    def __init__(self, client, futures: dict, limits, record):
+        self.client, self.futures, self.limits, self.record = client, futures, limits, record
+        self.held: dict = {}        # worker -> {key: when first seen there}
+        self.since: dict = {}       # worker -> when it last finished a task
+
+    def __call__(self, pending: set) -> None:
+        import time
+        try:
+            processing = self.client.processing()
+        except Exception:
+            return
+        now = time.monotonic()
+        by_key = {f.key: f for f in pending}
+        for worker, keys in processing.items():
+            keys = [k for k in keys if k in by_key]
+            held = self.held.setdefault(worker, {})
+            if any(k not in keys for k in held) or worker not in self.since:
+                self.since[worker] = now
+            self.held[worker] = held = {k: held.get(k, now) for k in keys}
+            if not held:
+                continue
+            running = min(held, key=held.get)
+            future = by_key[running]
+            _, relative, name = self.futures[future]
+            limit = notebook_seconds(self.limits, _exercise_count(name)) + WATCHDOG_MARGIN
+            if now - max(self.since[worker], held[running]) <= limit:
+                continue
+            pending.discard(future)
+            future.cancel()
+            self.record(future, {"notebook": relative, "assignment": name,
+                                 "error": f"not graded: took longer than {limit:.0f} s, this notebook's limit"})
+            self.held.pop(worker, None)
+            self.since.pop(worker, None)
+            try:
+                self.client.restart_workers([worker], raise_for_error=False)
+            except Exception:
+                pass
 
 
 # --- exports ------------------------------------------------------------------------------------------

@@ -1,11 +1,13 @@
 """The checking machinery shared by every exercise: fixtures, comparison, diagnosis, scoring.
 
-An ``Exercise`` names the student's function, its reference (from course_utils), a list of
-fixtures (keyword arguments; batch sizes > 1, both activations, non-square shapes, several seeds)
-and the known wrong variants (``Mistake``). A student's answer passes when it matches the
-reference on every fixture. When it does not, the feedback names the mistake whose output the
-answer reproduces (wrong sign, transposed matrix, sum instead of mean, ...), or else shows the first
-mismatching shape or value.
+An ``Exercise`` names the student's function, its reference (from course_utils), its public
+fixtures (keyword arguments; batch sizes > 1, both activations, non-square shapes, several seeds),
+a generator of hidden fixtures (tens of them, drawn from the course secret to cover signs, zeros, a
+batch of one, non-square shapes and the extremes of each input: ``autograder.secret``) and the known
+wrong variants (``Mistake``). A student's answer passes when it matches the reference on every
+fixture, public and hidden. When it does not, the feedback names the mistake whose output the answer
+reproduces (wrong sign, transposed matrix, sum instead of mean, ...), and shows the first mismatching
+shape or value of a public fixture; of a hidden fixture it names only the kind, never a value.
 
 Returned values are coerced to float64 arrays before any comparison, so an object with a custom
 ``__eq__`` gains nothing. This module is pure: it runs no student code of its own accord (``check``
@@ -15,13 +17,14 @@ outputs computed elsewhere).
 from __future__ import annotations
 
 import copy
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 
-from ._harness import OutputError, call_safely as _call, normalise  # noqa: F401 (OutputError: re-export)
+from ._harness import NOT_IMPLEMENTED, OutputError, call_safely as _call, normalise  # noqa: F401 (re-export)
 
 # float32 answers: every float32 operation rounds at about 6e-8, and an exercise's arithmetic
 # (differences of losses, sums over a batch) grows that to about 1e-5 of the result's scale.
@@ -38,8 +41,9 @@ class Mistake:
 
 @dataclass(frozen=True)
 class Fixture:
-    label: str
+    label: str                               # for a hidden fixture: its kind, never its values
     kwargs: dict
+    hidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,9 @@ class Exercise:
     id: str                                  # "<tutorial>.<exercise>", stable
     function_name: str                       # the name the student defines in the notebook
     reference: Callable
-    fixtures: Callable[[], list]             # -> list[Fixture], deterministic
+    fixtures: Callable[[], list]             # -> list[Fixture], public, deterministic
     mistakes: tuple = ()
+    hidden: Callable | None = None           # (numpy Generator) -> list[Fixture]: kinds, drawn from the secret
     points: float = 1.0
     rtol: float = 1e-6
     atol: float = 1e-9
@@ -71,25 +76,36 @@ class Exercise:
         return self.id.split(".")[0]
 
 
+STATUSES = ("correct", "wrong", "error", "missing", "timeout")
+
+
 @dataclass
 class Result:
     exercise: str
     score: float
     max_score: float
     feedback: str
+    mistake: str | None = None               # the named mistake the answer matched
+    fixture: str | None = None               # the first failing fixture's label (hidden: its kind)
+    hidden: bool = False                     # whether that fixture is a hidden one
+    status: str = "correct"                  # one of STATUSES
+    seconds: float | None = None             # wall time of the exercise's grading (sandbox only)
 
     @property
     def passed(self) -> bool:
         return self.score >= self.max_score
 
     def as_dict(self) -> dict:
-        return {"score": self.score, "max_score": self.max_score, "feedback": self.feedback}
+        return {"score": self.score, "max_score": self.max_score, "feedback": self.feedback,
+                "mistake": self.mistake, "fixture": self.fixture, "hidden": self.hidden,
+                "status": self.status, "seconds": self.seconds}
 
 
 # --- comparison and diagnosis ---------------------------------------------------------------------
 
-def compare(expected: dict, got: dict, rtol: float, atol: float):
-    """-> (True, "") or (False, one line saying where the first difference is)."""
+def compare(expected: dict, got: dict, rtol: float, atol: float, reveal: bool = True):
+    """-> (True, "") or (False, one line saying where the first difference is; with its values only
+    when ``reveal``: never for a hidden fixture)."""
     missing = [k for k in expected if k not in got]
     if missing:
         return False, f"the result has no entry {missing[0] or 'value'}"
@@ -107,6 +123,8 @@ def compare(expected: dict, got: dict, rtol: float, atol: float):
         if not close.all():
             idx = tuple(int(i) for i in np.unravel_index(np.argmin(close), want.shape)) if want.ndim else ()
             where = f"{name}[{', '.join(map(str, idx))}]" if idx else name
+            if not reveal:
+                return False, f"{where} differs from the expected value"
             return False, f"{where} is {_pair(have[idx], want[idx])}"
     return True, ""
 
@@ -143,57 +161,82 @@ def call_safely(func, fixture: Fixture) -> Answer:
 
 
 _PREPARED: dict = {}
+MIN_HIDDEN = 20
 
 
-def prepared(exercise: Exercise) -> tuple[list, list]:
-    """(fixtures, the reference's outputs on them), computed once per exercise and process: the
-    fixtures are deterministic, and a batch grades every notebook against the same ones. Callers must
-    not modify them (answers are computed on copies)."""
-    key = id(exercise)
+def prepared(exercise: Exercise, secret=None) -> tuple[list, list]:
+    """(fixtures, the reference's outputs on them): the public fixtures, then, given a ``secret``, the
+    hidden ones drawn from it. Computed once per exercise, secret and process: a batch grades every
+    notebook against the same ones. Callers must not modify them (answers are computed on copies)."""
+    key = (id(exercise), None if secret is None else secret.fingerprint)
     if key not in _PREPARED or _PREPARED[key][0] is not exercise:
-        fixtures = exercise.fixtures()
+        fixtures = list(exercise.fixtures())
+        if secret is not None and exercise.hidden is not None:
+            rng, drawn = np.random.default_rng(secret.seed(exercise.id)), []
+            while len(drawn) < MIN_HIDDEN:          # every kind again, with new values, until there are enough
+                drawn += exercise.hidden(rng)
+            fixtures += [Fixture(f.label, f.kwargs, hidden=True) for f in drawn]
         expected = [normalise(exercise.reference(**copy.deepcopy(f.kwargs))) for f in fixtures]
-        _PREPARED[key] = (exercise, fixtures, expected)
+        _PREPARED[key] = (exercise, fixtures, expected, {})
     return _PREPARED[key][1], _PREPARED[key][2]
 
 
-def evaluate(exercise: Exercise, answers: list) -> Result:
-    """Score answers already computed on ``exercise.fixtures()`` (a list of Answer, one per fixture)."""
-    fixtures, expected = prepared(exercise)
+def _mistake_outputs(exercise: Exercise, secret) -> list:
+    """Every known mistake's outputs on every fixture (None where it fails), once per process."""
+    fixtures, _ = prepared(exercise, secret)
+    cache = _PREPARED[(id(exercise), None if secret is None else secret.fingerprint)][3]
+    if "mistakes" not in cache:
+        wrongs = []
+        for mistake in exercise.mistakes:
+            outs = []
+            for fixture in fixtures:
+                try:
+                    with np.errstate(all="ignore"), warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        outs.append(normalise(mistake.function(**copy.deepcopy(fixture.kwargs))))
+                except Exception:
+                    outs.append(None)
+            wrongs.append(outs)
+        cache["mistakes"] = wrongs
+    return cache["mistakes"]
+
+
+def evaluate(exercise: Exercise, answers: list, secret=None) -> Result:
+    """Score answers already computed on ``prepared(exercise, secret)``'s fixtures (a list of Answer,
+    one per fixture)."""
+    fixtures, expected = prepared(exercise, secret)
     if len(answers) != len(fixtures):
         return Result(exercise.id, 0.0, exercise.points, "no marks: the grading process returned "
-                      "a malformed result (wrong number of fixtures)")
+                      "a malformed result (wrong number of fixtures)", status="error")
     for i, (fixture, answer) in enumerate(zip(fixtures, answers)):
-        where = f"[{fixture.label}]"
+        where = f"[{'hidden fixture: ' if fixture.hidden else ''}{fixture.label}]"
+        common = dict(fixture=fixture.label, hidden=fixture.hidden)
         if answer.error is not None:
-            return Result(exercise.id, 0.0, exercise.points, f"{exercise.function_name} {answer.error} {where}")
-        ok, detail = compare(expected[i], answer.outputs, *exercise.tolerance(answer.float32, expected[i]))
+            status = "missing" if answer.error == NOT_IMPLEMENTED else "error"
+            return Result(exercise.id, 0.0, exercise.points, f"{exercise.function_name} {answer.error} {where}",
+                          status=status, **common)
+        ok, detail = compare(expected[i], answer.outputs, *exercise.tolerance(answer.float32, expected[i]),
+                             reveal=not fixture.hidden)
         if not ok:
             note = ""
             if answer.float32 and not exercise.float32:
                 note = "; this exercise needs float64 and your result is float32"
-            diagnosis = _diagnose(exercise, fixtures, expected, answers, i)
-            return Result(exercise.id, 0.0, exercise.points, f"{diagnosis} {where} ({detail}{note})")
+            mistake, diagnosis = _diagnose(exercise, fixtures, expected, answers, i, secret)
+            return Result(exercise.id, 0.0, exercise.points, f"{diagnosis} {where} ({detail}{note})",
+                          mistake=mistake, status="wrong", **common)
     precision = " (float32 accepted)" if any(a.float32 for a in answers) else ""
+    hidden = sum(f.hidden for f in fixtures)
+    counted = f"{len(fixtures) - hidden} public and {hidden} hidden" if hidden else f"{len(fixtures)}"
     return Result(exercise.id, exercise.points, exercise.points,
-                  f"correct: matches the reference on all {len(fixtures)} fixtures{precision}")
+                  f"correct: matches the reference on all {counted} fixtures{precision}")
 
 
-def _diagnose(exercise, fixtures, expected, answers, failing: int) -> str:
-    """Name the likely mistake. A named mistake must explain the answer on every fixture (or, failing
-    that, on the first mismatching one); a generic one (sign, transpose, factor, ignored argument)
-    must hold on every fixture."""
+def _diagnose(exercise, fixtures, expected, answers, failing: int, secret=None) -> tuple[str | None, str]:
+    """-> (the named mistake or None, one line naming the likely mistake). A named mistake must explain
+    the answer on every fixture (or, failing that, on the first mismatching one); a generic one (sign,
+    transpose, factor, ignored argument) must hold on every fixture."""
     tols = [exercise.tolerance(a.float32, e) for a, e in zip(answers, expected)]
-    wrongs = []
-    for mistake in exercise.mistakes:
-        outs = []
-        for fixture in fixtures:
-            try:
-                with np.errstate(all="ignore"):
-                    outs.append(normalise(mistake.function(**copy.deepcopy(fixture.kwargs))))
-            except Exception:
-                outs.append(None)
-        wrongs.append(outs)
+    wrongs = _mistake_outputs(exercise, secret)
     available = [i for i, a in enumerate(answers) if a.outputs is not None]   # (a later fixture may crash)
 
     def explains(outs, indices):
@@ -203,10 +246,12 @@ def _diagnose(exercise, fixtures, expected, answers, failing: int) -> str:
     for indices in (available, [failing]):
         for mistake, outs in zip(exercise.mistakes, wrongs):
             if explains(outs, indices):
-                return f"{mistake.name}: {mistake.feedback}"
+                return mistake.name, f"{mistake.name}: {mistake.feedback}"
     pick = lambda items: [items[i] for i in available]
-    return (_generic_diagnosis(exercise, pick(fixtures), pick(expected), pick(answers), pick(tols))
-            or "does not match the reference")
+    generic = _generic_diagnosis(exercise, pick(fixtures), pick(expected), pick(answers), pick(tols))
+    if generic:
+        return generic.split(":")[0], generic
+    return None, "does not match the reference"
 
 
 def _generic_diagnosis(exercise, fixtures, expected, answers, tols) -> str | None:
@@ -281,12 +326,14 @@ def _batch_size(fixture: Fixture):
     return int(np.shape(x)[0]) if x is not None and np.ndim(x) >= 1 else None
 
 
-def check(exercise: Exercise, func) -> Result:
-    """Run ``func`` on every fixture in this process and score it (inline checks)."""
+def check(exercise: Exercise, func, secret=None) -> Result:
+    """Run ``func`` on every fixture (public, and hidden ones drawn from ``secret``) in this process
+    and score it. The inline check (``autograder.inline``) calls it with the built-in secret, under the
+    assignment's allowlist."""
     if not callable(func):
         return Result(exercise.id, 0.0, exercise.points,
-                      f"{exercise.function_name} is not a function (got {type(func).__name__})")
-    return evaluate(exercise, [call_safely(func, f) for f in prepared(exercise)[0]])
+                      f"{exercise.function_name} is not a function (got {type(func).__name__})", status="error")
+    return evaluate(exercise, [call_safely(func, f) for f in prepared(exercise, secret)[0]], secret)
 
 
 def variant(function, **options):

@@ -32,12 +32,15 @@ class SandboxedGrading(Preprocessor):
 
     def preprocess(self, nb, resources):
         from .sandbox import Limits, describe
+        from .secret import SecretError, load, warn_if_built_in
         info = resources.get("nbgrader", {})
         try:
+            secret = load()               # $COURSE_SECRET_FILE or $COURSE_SECRET, else the built-in one
+            warn_if_built_in(secret)
             assignment = resolve_assignment(f"{info.get('notebook', '')}.ipynb", info.get("assignment"))
-            report = grade_nb(nb, assignment, Limits(), name=info.get("notebook", ""))
+            report = grade_nb(nb, assignment, Limits(), name=info.get("notebook", ""), secret=secret)
             exercises, failure = report["exercises"], None
-        except UngradableError as err:
+        except (UngradableError, SecretError) as err:
             exercises, failure = {}, str(err)
         self.log.info("Graded %s in the course's grader: %s", info.get("notebook", "?"), describe())
         for cell in nb.cells:

@@ -3,36 +3,52 @@
 For every exercise of the assignment, a sandboxed child (``autograder.sandbox``) runs the notebook's
 setup cells and answer cells in notebook order, up to and including that exercise's answer cell, so
 that an answer may call the student's own earlier answers as it does in their kernel. The child then
-calls the answer on the exercise's fixtures and sends back plain arrays; this process, which never
-runs student code, checks their structure and size and compares them with its own references.
+calls the answer on the exercise's fixtures (public, and hidden ones drawn from the course secret) and
+sends back plain arrays; this process, which never runs student code, checks their structure and size
+and compares them with its own references.
 
-- An earlier answer cell that fails, loops (it gets ``Limits.earlier_cell_seconds``) or patches the
-  course costs only its own exercise: the failure is ignored and the patch undone before the next cell.
+- Everything that interprets a cell (IPython's transformation included) happens in the sandbox. Here
+  the notebook is read as JSON and scanned in linear time, under caps (``MAX_NOTEBOOK_BYTES``,
+  ``MAX_CELLS``, ``MAX_CELL_BYTES``, ``MAX_SOURCE_BYTES``), each with a one-line reason.
+- An earlier answer cell that fails, loops or patches the course costs only its own exercise (its
+  failure is ignored, the patch undone); one that ends the process or holds it past its time is skipped
+  for the later exercises, which say so.
+- One wrong answer costs one exercise: where a later answer uses an earlier exercise's function and that
+  earlier answer fails its own check, the later one is graded again with the course's correct function in
+  its place (in that child only), and its feedback says so.
 - The assignment is the instructor's word (``assignment=``, or the file or folder name), never the
   notebook's own metadata; a notebook whose content belongs to another assignment is not graded.
 
 Notebook conventions (set in solutions/, kept by nbgrader):
 - notebook metadata ``{"course": {"tutorial": "<tutorial>"}}``;
-- setup cells: cell metadata ``{"course": {"role": "setup"}}`` (imports, no training);
+- cells run while grading: ``{"course": {"role": "setup"}}`` (the helpers answers may use) and
+  ``{"course": {"role": "tools"}}`` (the notebook's own tools: run too, so that an answer that calls one
+  of them fails while graded with the same line as inline);
 - answer cells: cell metadata ``{"course": {"exercise": "<tutorial>.<exercise>"}}``.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
-import re
+import time
 from pathlib import Path
 
 import numpy as np
 
 from .core import Answer, Exercise, Result, evaluate, prepared
-from .exercises import ASSIGNMENTS, EXERCISES, exercises_of
-from .sandbox import Limits, SandboxError, run_batch
+from .exercises import ASSIGNMENTS, EXERCISES, HANDED, exercises_of
+from .sandbox import Batch, Limits, SandboxError, budget, run_batch
 from .sandbox import printable as _printable
 
-MAX_NOTEBOOK_BYTES = 50_000_000
+# Caps on what a submission may be; beyond them it is not graded, or a cell is not run, with a one-line
+# reason. A notebook with every figure of a full run is a few MB; its code cells are a few KB each.
+MAX_NOTEBOOK_BYTES = 20_000_000      # the file
+MAX_CELLS = 2_000                    # cells of any kind
+MAX_CELL_BYTES = 200_000             # one setup or answer cell's source: a larger one is not run
+MAX_SOURCE_BYTES = 2_000_000         # all the setup and answer cells sent to the sandbox
 MAX_RESULT_ELEMENTS = 5_000_000
 DEFAULT_TIMEOUT = Limits.timeout
+RUN_ROLES = ("setup", "tools")
 
 
 class UngradableError(Exception):
@@ -130,97 +146,189 @@ def check_content(nb, assignment: str) -> None:
 
 
 def _defines(nb, exercise: Exercise) -> bool:
-    pattern = re.compile(rf"^\s*def\s+{re.escape(exercise.function_name)}\s*\(", re.MULTILINE)
-    return any(c.get("cell_type") == "code" and pattern.search(_source(c)) for c in nb["cells"])
+    return any(c.get("cell_type") == "code" and defines(_source(c), exercise.function_name) for c in nb["cells"])
+
+
+def defines(source: str, name: str) -> bool:
+    """Whether a line of ``source`` starts (after indentation) with ``def name(``. Linear in the length
+    of the source whatever it holds: no regular expression that can backtrack."""
+    start = 0
+    while True:
+        found = source.find(name, start)
+        if found < 0:
+            return False
+        start = found + len(name)
+        window = max(0, found - 200)            # a def's indentation is short: look back 200 characters
+        newline = source.rfind("\n", window, found)
+        if newline < 0 and window > 0:
+            continue
+        line = source[newline + 1:found]
+        if line.endswith(("def ", "def\t")) and line[:-4].strip(" \t") in ("", "async") \
+                and source[start:start + 64].lstrip(" \t").startswith("("):
+            return True
 
 
 # --- which cells ---------------------------------------------------------------------------------------
 
-def to_python(source: str) -> str:
-    """A cell as plain Python, transformed the way IPython does it (magics become calls)."""
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-        return TransformerManager().transform_cell(source)
-    except Exception:  # leave it to the child to report the SyntaxError
-        return source
+@dataclasses.dataclass
+class Plan:
+    """What to send to the sandbox: the cells to run, in notebook order, and each exercise's answer cell."""
+    cells: list            # [{"source", "position" (in the notebook), "exercise" or None, "role"}]
+    answers: dict          # exercise id -> index in cells (absent: no answer cell)
+    notes: dict            # exercise id -> why its answer cell is not run
 
 
-def code_cells(nb) -> list[dict]:
-    """The setup and answer cells, in notebook order: [{"source", "exercise" or None}]."""
-    cells = []
-    for cell in nb["cells"]:
+def plan(nb, exercises: list) -> Plan:
+    """The setup, tools and answer cells, in notebook order, and each exercise's answer cell: the last
+    cell tagged with it, or, where the tag was lost, the last code cell that defines the function."""
+    chosen = {}
+    for position, cell in enumerate(nb["cells"]):
         if cell.get("cell_type") != "code":
             continue
         course = _course(cell.get("metadata", {}))
         exercise = course.get("exercise")
-        if course.get("role") == "setup" or (isinstance(exercise, str) and exercise in EXERCISES):
-            cells.append({"source": to_python(_source(cell)),
-                          "exercise": exercise if isinstance(exercise, str) else None, "raw": _source(cell)})
-    return cells
+        if isinstance(exercise, str) and exercise in EXERCISES:
+            chosen[position] = (exercise, None)
+        elif course.get("role") in RUN_ROLES:
+            chosen[position] = (None, course["role"])
+    for exercise in exercises:
+        if not any(e == exercise.id for e, _ in chosen.values()):
+            found = [p for p, c in enumerate(nb["cells"])
+                     if c.get("cell_type") == "code" and defines(_source(c), exercise.function_name)]
+            if found:
+                chosen[found[-1]] = (exercise.id, None)
+    cells, last, notes, total = [], {}, {}, 0
+    for position in sorted(chosen):
+        exercise, role = chosen[position]
+        source = _source(nb["cells"][position])
+        size = len(source.encode("utf-8", errors="replace"))
+        if size > MAX_CELL_BYTES or total + size > MAX_SOURCE_BYTES:
+            if exercise:
+                notes[exercise] = (f"its answer cell (cell {position + 1}) is larger than "
+                                   f"{MAX_CELL_BYTES // 1000} KB, or the notebook's code than "
+                                   f"{MAX_SOURCE_BYTES // 1_000_000} MB, and was not run")
+            continue
+        total += size
+        if exercise:
+            last[exercise] = len(cells)
+        cells.append({"source": source, "position": position, "exercise": exercise, "role": role})
+    return Plan(cells, {e.id: last[e.id] for e in exercises if e.id in last}, notes)
 
 
-def cells_for(cells: list, nb, exercise: Exercise) -> list | None:
-    """The cells to run for ``exercise``: everything up to its answer cell (the last one tagged with it,
-    or, where the tag was lost, the last cell that defines the function)."""
-    index = max((i for i, c in enumerate(cells) if c["exercise"] == exercise.id), default=None)
-    if index is None:
-        pattern = re.compile(rf"^\s*def\s+{re.escape(exercise.function_name)}\s*\(", re.MULTILINE)
-        found = [c for c in nb["cells"] if c.get("cell_type") == "code" and pattern.search(_source(c))]
-        if not found:
-            return None
-        answer = {"source": to_python(_source(found[-1])), "exercise": exercise.id}
-        position = nb["cells"].index(found[-1])
-        before = [c for c in cells if _position(nb, c) < position]
-        return [{"source": c["source"]} for c in before] + [{"source": answer["source"]}]
-    return [{"source": c["source"]} for c in cells[:index + 1]]
-
-
-def _position(nb, cell) -> int:
-    for i, c in enumerate(nb["cells"]):
-        if _source(c) == cell["raw"]:
-            return i
-    return len(nb["cells"])
+def _describe_cell(cell: dict) -> str:
+    what = f"the answer to {cell['exercise']}" if cell["exercise"] else f"a {cell['role']} cell"
+    return f"cell {cell['position'] + 1} ({what})"
 
 
 # --- grading -----------------------------------------------------------------------------------------------
 
-def grade_exercises(nb, exercises: list, limits: Limits) -> dict:
-    """Grade ``exercises`` of a notebook -> {exercise id: Result}, all in one sandbox, one fork each."""
-    from ._harness import encode
-    from .redaction import withheld_names
-    cells = code_cells(nb)
+def grade_exercises(nb, exercises: list, limits: Limits, assignment: str, secret=None,
+                    deadline: float | None = None) -> dict:
+    """Grade ``exercises`` of a notebook -> {exercise id: Result}: all in one sandbox, one fork each;
+    then, in a second sandbox, the answers that may have failed only because they use an earlier answer
+    that fails its own check, with the course's correct function in its place."""
+    from .secret import PRACTICE
+    secret = secret or PRACTICE
+    work = plan(nb, exercises)
     results, members = {}, []
     for exercise in exercises:
-        to_run = cells_for(cells, nb, exercise)
-        if to_run is None:
-            results[exercise.id] = Result(exercise.id, 0.0, exercise.points,
-                                          f"no marks: no answer cell defining {exercise.function_name} was found")
+        if exercise.id in work.answers:
+            members.append(exercise)
             continue
-        job = {"function_name": exercise.function_name, "cells": to_run, "exercise": exercise.id,
-               "withhold": list(exercise.withheld_while_graded),
-               "fixtures": [encode(f.kwargs) for f in prepared(exercise)[0]]}
-        members.append((exercise, job))
-    if members:
-        outcomes = run_batch([job for _, job in members], limits, withheld_names(EXERCISES.values()))
-        for (exercise, job), outcome in zip(members, outcomes):
-            results[exercise.id] = _score(exercise, outcome, len(job["fixtures"]))
+        note = work.notes.get(exercise.id) or f"no answer cell defining {exercise.function_name} was found"
+        results[exercise.id] = Result(exercise.id, 0.0, exercise.points, f"no marks: {note}", status="missing")
+    results.update(_run(work, members, limits, assignment, secret, deadline, {}))
+    order = {e.id: i for i, e in enumerate(exercises)}
+    failed = [e for e in exercises if not results[e.id].passed]
+    retry = {}
+    for exercise in members:
+        if results[exercise.id].passed or results[exercise.id].status == "missing":
+            continue
+        source = work.cells[work.answers[exercise.id]]["source"]
+        used = [e for e in failed if order[e.id] < order[exercise.id] and _mentions(source, e.function_name)]
+        if used:
+            retry[exercise.id] = used
+    if retry:
+        again = _run(work, [e for e in members if e.id in retry], limits, assignment, secret, deadline, retry)
+        for exercise_id, result in again.items():
+            before = results[exercise_id]
+            if result.score > before.score or (result.status == "wrong" and before.status != "wrong"):
+                names = ", ".join(e.function_name for e in retry[exercise_id])
+                result.feedback = (f"{result.feedback} (graded with the course's {names} in place of yours, "
+                                   "which does not pass its own check)")
+                results[exercise_id] = result
     return {e.id: results[e.id] for e in exercises}
 
 
-def _score(exercise: Exercise, outcome: dict, count: int) -> Result:
+def _mentions(source: str, name: str) -> bool:
+    """Whether ``name`` occurs in ``source`` as a whole word (linear)."""
+    start = 0
+    while True:
+        found = source.find(name, start)
+        if found < 0:
+            return False
+        before = source[found - 1] if found else " "
+        end = found + len(name)
+        after = source[end] if end < len(source) else " "
+        if not (before.isalnum() or before == "_") and not (after.isalnum() or after == "_"):
+            return True
+        start = found + 1
+
+
+def _run(work: Plan, exercises: list, limits: Limits, assignment: str, secret, deadline, replace: dict) -> dict:
+    """One sandbox for ``exercises`` (``replace``: exercise id -> earlier exercises whose course function
+    stands in for the student's) -> {exercise id: Result}."""
+    from ._harness import encode
+    from .allowlist import standalone
+    jobs = []
+    for exercise in exercises:
+        fixtures, _ = prepared(exercise, secret)
+        specs = []
+        for earlier in replace.get(exercise.id, []):
+            try:
+                specs.append({"name": earlier.function_name,
+                              **standalone(f"{earlier.reference.__module__}:{earlier.reference.__name__}")})
+            except ValueError:
+                continue
+        jobs.append({"exercise": exercise.id, "function_name": exercise.function_name,
+                     "answer": work.answers[exercise.id], "withhold": list(exercise.withheld_while_graded),
+                     "replace": specs, "fixtures": [encode(f.kwargs) for f in fixtures]})
+    if not jobs:
+        return {}
+    batch = Batch(assignment, HANDED[assignment], [{"source": c["source"]} for c in work.cells], jobs)
+    results = {}
+    for exercise, job, outcome in zip(exercises, jobs, run_batch(batch, limits, deadline)):
+        result = _score(exercise, outcome.get("outcome") or {}, len(job["fixtures"]), secret)
+        seconds = outcome.get("seconds")
+        result.seconds = float(seconds) if isinstance(seconds, (int, float)) and seconds >= 0 else None
+        skipped = [s for s in (outcome.get("skipped") or [])[:50] if isinstance(s, list) and len(s) == 2
+                   and isinstance(s[0], int) and 0 <= s[0] < len(work.cells) and isinstance(s[1], str)]
+        if skipped:
+            said = "; ".join(f"{_describe_cell(work.cells[i])} {_printable(why)[:80]} and was skipped"
+                             for i, why in skipped[:3])
+            result.feedback = f"{result.feedback} ({said})"
+        results[exercise.id] = result
+    return results
+
+
+def _score(exercise: Exercise, outcome: dict, count: int, secret) -> Result:
     if "sandbox_error" in outcome:
         note = _printable(outcome["sandbox_error"])[:300]
-        return Result(exercise.id, 0.0, exercise.points, f"no marks: {exercise.function_name} {note}")
+        timeout = any(w in note for w in ("longer than", "CPU time", "time ran out"))
+        return Result(exercise.id, 0.0, exercise.points, f"no marks: {exercise.function_name} {note}",
+                      status="timeout" if timeout else "error")
     try:
         answers = _answers(outcome, count)
     except SandboxError as err:
-        return Result(exercise.id, 0.0, exercise.points, f"no marks: {exercise.function_name} {err}")
+        return Result(exercise.id, 0.0, exercise.points, f"no marks: {exercise.function_name} {err}", status="error")
     if isinstance(answers, str):
-        return Result(exercise.id, 0.0, exercise.points, f"no marks: {_printable(answers)[:300]}")
+        status = "missing" if "does not define" in answers else "error"
+        return Result(exercise.id, 0.0, exercise.points, f"no marks: {_printable(answers)[:300]}", status=status)
     try:
-        return evaluate(exercise, answers)
+        return evaluate(exercise, answers, secret)
     except Exception as err:   # a bug of ours must not cost the other exercises
-        return Result(exercise.id, 0.0, exercise.points, f"no marks: internal grader error ({type(err).__name__})")
+        return Result(exercise.id, 0.0, exercise.points, f"no marks: internal grader error ({type(err).__name__})",
+                      status="error")
 
 
 def _answers(result: dict, count: int):
@@ -261,12 +369,23 @@ def _answers(result: dict, count: int):
     return answers
 
 
-def grade_nb(nb, assignment: str, limits: Limits | None = None, name: str = "") -> dict:
+
+def notebook_seconds(limits: Limits, exercises: int) -> float:
+    """One notebook's wall limit: two sandboxes' budgets (the second grades again the answers that used
+    a failing earlier one) and a margin for this process's own, linear, work."""
+    return 2 * budget(limits, exercises) + 30.0
+
+
+def grade_nb(nb, assignment: str, limits: Limits | None = None, name: str = "", secret=None,
+             deadline: float | None = None) -> dict:
     """Grade a notebook node as ``assignment`` -> the report (see grade_notebook)."""
     limits = limits or Limits()
     check_content(nb, assignment)
     tutorial = ASSIGNMENTS[assignment]
-    results = grade_exercises(nb, exercises_of(tutorial), limits)
+    exercises = exercises_of(tutorial)
+    if deadline is None:
+        deadline = time.monotonic() + notebook_seconds(limits, len(exercises))
+    results = grade_exercises(nb, exercises, limits, assignment, secret, deadline)
     return {
         "notebook": name,
         "assignment": assignment,
@@ -278,11 +397,12 @@ def grade_nb(nb, assignment: str, limits: Limits | None = None, name: str = "") 
 
 
 def grade_notebook(path, assignment: str | None = None, limits: Limits | None = None,
-                   timeout: float | None = None) -> dict:
-    """-> {"notebook", "assignment", "tutorial", "exercises": {id: {score, max_score, feedback}},
-    "score", "max_score"}. Raises UngradableError when the input cannot be graded at all."""
+                   timeout: float | None = None, secret=None) -> dict:
+    """-> {"notebook", "assignment", "tutorial", "exercises": {id: {"score", "max_score", "feedback",
+    "mistake", "fixture", "hidden", "status", "seconds"}}, "score", "max_score"}. Raises UngradableError
+    when the input cannot be graded at all."""
     if timeout is not None:
         limits = dataclasses.replace(limits or Limits(), timeout=timeout)
     nb = read_notebook(path)
     name = resolve_assignment(path, assignment)
-    return grade_nb(nb, name, limits, name=str(path))
+    return grade_nb(nb, name, limits, name=str(path), secret=secret)

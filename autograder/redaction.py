@@ -30,7 +30,7 @@ STUDENT_EDITION = ("{name} is withheld in the student edition of the course pack
                    "answer to exercise {exercise}; use your own function")
 
 # What graded code may import of the autograder: the inline checks do nothing while grading.
-_AUTOGRADER_STUB = '''"""The autograder is not available to graded code; inline checks do nothing while grading."""
+AUTOGRADER_STUB = '''"""The autograder is not available to graded code; inline checks do nothing while grading."""
 
 
 def assert_exercise(exercise_id, func):
@@ -96,7 +96,7 @@ def build(destination, withheld: dict[str, dict[str, str]], message: str = GRADI
         raise LookupError(f"no module(s) {', '.join(sorted(unused))} in course_utils")
     if autograder_stub:
         (destination / "autograder").mkdir(parents=True, exist_ok=True)
-        (destination / "autograder" / "__init__.py").write_text(_AUTOGRADER_STUB)
+        (destination / "autograder" / "__init__.py").write_text(AUTOGRADER_STUB)
     for root, dirs, files in os.walk(destination):   # readable by the sandbox's unprivileged user
         os.chmod(root, 0o755)
         for name in files:

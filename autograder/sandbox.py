@@ -2,11 +2,12 @@
 
 One notebook, one sandbox, one harness (``_harness.py``) that forks a child per exercise:
 - **bubblewrap** (``bwrap``), where it works: new PID, network, IPC and UTS namespaces (and a user
-  namespace when the grader is not root); an unprivileged user; a read-only view of Python and the
-  installed dependencies, with the installed course package hidden and a redacted copy in its place; no
-  repository, no solutions, no other submission; a private, size-limited /tmp; a scrubbed environment;
-  no inherited descriptors; and every process started in it dies with it (the PID namespace ends when
-  the harness does).
+  namespace when the grader is not root); an unprivileged user; a read-only view of Python and of the
+  students' runtime only (``autograder.runtime``: the packages an answer may import; the grader's own,
+  such as nbgrader, Dask, PyTorch, Nengo or pytest, are not there); the assignment's sealed copy of the
+  course package (``autograder.allowlist``) and no other; no repository, no solutions, no other
+  submission; a private, size-limited /tmp; a scrubbed environment; no inherited descriptors; and every
+  process started in it dies with it (the PID namespace ends when the harness does).
   A grader running as root starts each sandbox as its own unprivileged user id (one per concurrent
   sandbox), so that the process limit holds and no sandbox can touch another's processes.
 - **fallback**, where bubblewrap is missing or cannot start (macOS, Colab): the same harness under
@@ -33,7 +34,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import redaction
+from . import redaction, runtime
 
 HARNESS = Path(__file__).resolve().with_name("_harness.py")
 STDERR_BYTES = 16_384
@@ -64,7 +65,7 @@ class SandboxError(Exception):
 
 # --- what the sandbox may see ------------------------------------------------------------------
 
-_redacted: dict[str, Path] = {}
+_packages: dict[str, Path] = {}
 _workdir: Path | None = None
 
 
@@ -77,28 +78,38 @@ def _private_dir() -> Path:
     return _workdir
 
 
-def redacted_package(withheld: dict) -> Path:
-    """A redacted copy of the course package (built once per withheld set and grader process)."""
-    key = redaction.fingerprint(withheld)
-    if key not in _redacted:
+def sealed_package(assignment: str, handed) -> Path:
+    """The assignment's sealed copy of the course package, the harness beside it (built once per
+    assignment and grader process)."""
+    from . import allowlist
+    key = allowlist.fingerprint(assignment, handed)
+    if key not in _packages:
         destination = _private_dir() / f"package-{key}"
         if not destination.exists():
-            redaction.build(destination, withheld)
-            shutil.copyfile(HARNESS, destination / "_harness.py")
-            os.chmod(destination / "_harness.py", 0o644)
-            _warm_matplotlib(destination / "mplconfig")
-        _redacted[key] = destination
-    return _redacted[key]
+            scratch = Path(tempfile.mkdtemp(prefix="package-", dir=_private_dir()))
+            allowlist.build_sealed(scratch, assignment, handed, autograder_stub=redaction.AUTOGRADER_STUB)
+            shutil.copyfile(HARNESS, scratch / "_harness.py")
+            os.chmod(scratch / "_harness.py", 0o644)
+            os.chmod(scratch, 0o755)
+            os.replace(scratch, destination)
+        _packages[key] = destination
+    return _packages[key]
 
 
-def _warm_matplotlib(folder: Path) -> None:
-    """Matplotlib's font cache, built once here: each sandbox's /tmp starts empty, and rebuilding the
-    cache there would cost every notebook about 0.2 s (the harness copies it in)."""
-    folder.mkdir(mode=0o755)
-    subprocess.run([sys.executable, "-c", "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot"],
-                   env={**os.environ, "MPLCONFIGDIR": str(folder)}, capture_output=True, timeout=120)
-    for path in folder.iterdir():
-        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+def matplotlib_cache() -> Path:
+    """Matplotlib's font cache, built once per grader process: each sandbox's /tmp starts empty, and
+    rebuilding the cache there would cost every notebook about 0.2 s (the harness copies it in)."""
+    folder = _private_dir() / "mplconfig"
+    if not folder.exists():
+        scratch = Path(tempfile.mkdtemp(prefix="mplconfig-", dir=_private_dir()))
+        subprocess.run([sys.executable, "-c", "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot"],
+                       env={**os.environ, "MPLCONFIGDIR": str(scratch)}, capture_output=True, timeout=120)
+        for root, dirs, files in os.walk(scratch):
+            os.chmod(root, 0o755)
+            for name in files:
+                os.chmod(os.path.join(root, name), 0o644)
+        os.replace(scratch, folder)
+    return folder
 
 
 def _python_roots() -> list[Path]:
@@ -114,13 +125,14 @@ def _python_roots() -> list[Path]:
     return sorted(r for r in roots if not any(o != r and o in r.parents for o in roots))
 
 
-def _installed_course_dirs() -> list[Path]:
-    """Real copies of the course package and the grader, to be hidden inside the sandbox."""
-    out = []
-    for module in ("course_utils", "autograder"):
-        mod = sys.modules.get(module) or __import__(module)
-        out.append(Path(mod.__file__).resolve().parent)
-    return out
+def _site_dirs() -> list[Path]:
+    """The site-packages folders of this interpreter (on sys.path, or inside a Python root)."""
+    found = {Path(p).resolve() for p in sys.path if p and Path(p).name in ("site-packages", "dist-packages")
+             and Path(p).is_dir()}
+    for root in _python_roots():
+        for lib in ("lib", "lib64"):
+            found |= {p.resolve() for p in (root / lib).glob("python3*/site-packages") if p.is_dir()}
+    return sorted(found)
 
 
 # --- bubblewrap -------------------------------------------------------------------------------------
@@ -175,7 +187,8 @@ class _Launch:
     Either way ``prlimit`` sets the resource limits just before Python starts.
     """
 
-    def __init__(self, bwrap: str, command: list, limits: Limits, slot, package: Path | None = None):
+    def __init__(self, bwrap: str, command: list, limits: Limits, slot, package: Path | None = None,
+                 extra_packages=()):
         privileged = os.geteuid() == 0 and shutil.which("setpriv") is not None
         if privileged:
             uid = SLOT_UID_BASE + (SLOTS if slot is None else slot)
@@ -215,11 +228,17 @@ class _Launch:
         for python_root in roots:
             if not str(python_root).startswith(("/usr/", "/bin/", "/lib")):
                 bind(python_root, str(python_root))
-        for hidden in _installed_course_dirs():   # the real package, where an installed copy lies
-            if any(r == hidden or r in hidden.parents for r in roots + [Path("/usr")]):
-                args += ["--tmpfs", str(hidden), "--remount-ro", str(hidden)]
+        # Of the installed packages, only the students' runtime: every site-packages folder becomes
+        # empty, and the runtime's own files and folders are bound back into it.
+        offered = runtime.entries(tuple(extra_packages))
+        for site in _site_dirs():
+            args += ["--tmpfs", str(site)]
+            for entry in offered.get(site, []):
+                args += ["--ro-bind", str(entry), str(entry)]
+            args += ["--remount-ro", str(site)]
         if package is not None:
             bind(package, "/opt/course")
+            bind(matplotlib_cache(), "/opt/mplconfig")
         self.argv = args + ["--"] + drop + _limits_prefix(limits, enforce_nproc=privileged) + command
         self.env = {"PATH": "/usr/bin:/bin"}
 
@@ -229,7 +248,7 @@ def sandbox_env() -> dict:
     return {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "TMPDIR": "/tmp",
             "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONHASHSEED": "0",
             "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1", "JAX_PLATFORMS": "cpu", "COURSE_FAST": "1",
+            "MKL_NUM_THREADS": "1", "JAX_PLATFORMS": "cpu", "COURSE_FAST": "1", "COURSE_MPLCACHE": "/opt/mplconfig",
             "NBGRADER_EXECUTION": "autograde", "TQDM_DISABLE": "1"}
 
 
@@ -290,34 +309,62 @@ def _fallback_limits(limits: Limits):
 
 # --- running a batch of exercises ----------------------------------------------------------------------
 
-def run_batch(exercises: list[dict], limits: Limits, withheld: dict) -> list[dict]:
-    """Grade ``exercises`` (jobs for the harness: function_name, cells, fixtures) in one sandbox.
+READ_SECONDS = 20.0               # reading (IPython-transforming) every cell of a notebook, in the sandbox
+CELL_READ_SECONDS = 5.0           # ... and any one cell
 
-    -> one result per exercise: the harness's JSON object, or {"sandbox_error": one line}. An
-    exercise that gets no result because the whole sandbox went wrong (the harness killed, the
-    output garbled) is graded again on its own, in a fresh sandbox, so that it cannot cost the others.
-    """
-    results, note = _run_sandbox(exercises, limits, withheld)
+
+@dataclass
+class Batch:
+    """One notebook's exercises for one sandbox: the cells to run (setup and answer cells as written, in
+    notebook order) and, per exercise, its job for the harness ("exercise", "function_name", "answer":
+    the index of its answer cell in ``cells``, "fixtures", "withhold", "replace")."""
+    assignment: str
+    handed: tuple
+    cells: list
+    exercises: list
+    extra_packages: tuple = ()
+
+
+def budget(limits: Limits, exercises: int) -> float:
+    """Wall seconds one sandbox may take for ``exercises`` exercises."""
+    return STARTUP_SECONDS + READ_SECONDS + exercises * (limits.timeout + 1)
+
+
+def run_batch(batch: Batch, limits: Limits, deadline: float | None = None) -> list[dict]:
+    """Grade a notebook's exercises in one sandbox -> one result per exercise: {"outcome": the child's
+    JSON object or {"sandbox_error": one line}, "seconds", "skipped"}. An exercise that gets no result
+    because the whole sandbox went wrong (the harness killed, the output garbled) is graded again on
+    its own, in a fresh sandbox, so that it cannot cost the others. ``deadline`` (time.monotonic()) ends
+    everything, whatever the budgets say."""
+    results, note = _run_sandbox(batch, list(range(len(batch.exercises))), limits, deadline)
     for i, result in enumerate(results):
-        if result is None and len(exercises) > 1:
-            (result,), note = _run_sandbox([exercises[i]], limits, withheld)
-        results[i] = result or {"sandbox_error": note}
+        if result is None and len(batch.exercises) > 1 and _left(deadline) > STARTUP_SECONDS:
+            (result,), note = _run_sandbox(batch, [i], limits, deadline)
+        results[i] = result or {"outcome": {"sandbox_error": note}, "seconds": None, "skipped": []}
     return results
 
 
-def _run_sandbox(exercises: list[dict], limits: Limits, withheld: dict) -> tuple[list, str]:
-    """-> (a result or None per exercise, a one-line note on what went wrong, for the missing ones)."""
-    package = redacted_package(withheld)
-    budget = len(exercises) * (limits.timeout + 1) + STARTUP_SECONDS
-    batch_limits = dataclasses.replace(limits, timeout=budget)
-    job = {"output_bytes": limits.output_bytes,
-           "exercises": [{**e, "timeout": limits.timeout, "earlier_cell_seconds": limits.earlier_cell_seconds}
-                         for e in exercises]}
+def _left(deadline) -> float:
+    return float("inf") if deadline is None else deadline - time.monotonic()
+
+
+def _run_sandbox(batch: Batch, which: list, limits: Limits, deadline) -> tuple[list, str]:
+    """-> (a result or None per exercise in ``which``, a one-line note on what went wrong, for the missing ones)."""
+    package = sealed_package(batch.assignment, batch.handed)
+    seconds = min(budget(limits, len(which)), _left(deadline))
+    if seconds <= 1:
+        return [None] * len(which), "not graded: the notebook's time ran out"
+    batch_limits = dataclasses.replace(limits, timeout=seconds)
+    job = {"output_bytes": limits.output_bytes, "cells": batch.cells,
+           "modules": sorted(runtime.modules(tuple(batch.extra_packages))),
+           "earlier_cell_seconds": limits.earlier_cell_seconds,
+           "cell_read_seconds": CELL_READ_SECONDS, "read_seconds": READ_SECONDS,
+           "exercises": [{**batch.exercises[i], "timeout": limits.timeout} for i in which]}
     slot, scratch = _Slot(), None
     try:
         if bwrap_available():
             launch = _Launch(shutil.which("bwrap"), [sys.executable, "-I", "/opt/course/_harness.py"],
-                             batch_limits, slot.number, package)
+                             batch_limits, slot.number, package, batch.extra_packages)
             command, job["package_dir"] = launch.argv, "/opt/course"
             kwargs = dict(env=launch.env, cwd="/")
         else:
@@ -327,10 +374,10 @@ def _run_sandbox(exercises: list[dict], limits: Limits, withheld: dict) -> tuple
             job["package_dir"] = str(package)
             scratch = tempfile.mkdtemp(prefix="course-grader-job-")
             env = {**sandbox_env(), "HOME": scratch, "TMPDIR": scratch,
-                   "MPLCONFIGDIR": os.path.join(scratch, "matplotlib")}
+                   "MPLCONFIGDIR": os.path.join(scratch, "matplotlib"), "COURSE_MPLCACHE": str(matplotlib_cache())}
             kwargs = dict(env=env, cwd=scratch, preexec_fn=None if prefix else _fallback_limits(batch_limits))
         out, err, returncode, reason = _communicate(command, json.dumps(job).encode(), batch_limits,
-                                                    len(exercises) * (limits.output_bytes + 64), kwargs)
+                                                    len(which) * (limits.output_bytes + 4096), kwargs)
     finally:
         slot.release()
         if scratch:
@@ -340,7 +387,7 @@ def _run_sandbox(exercises: list[dict], limits: Limits, withheld: dict) -> tuple
     elif reason is None:
         last = err.decode("utf-8", errors="replace").strip().splitlines()[-1:] or [f"exit status {returncode}"]
         reason = f"the grading process died ({printable(last[0])[:200]})"
-    return _frames(out, len(exercises)), reason
+    return _frames(out, len(which)), reason
 
 
 def _frames(out: bytes, count: int) -> list:
@@ -359,9 +406,11 @@ def _frames(out: bytes, count: int) -> list:
         try:
             result = json.loads(body.decode("utf-8", errors="replace"))
         except ValueError:
-            result = {"sandbox_error": "the grading process returned a malformed result"}
-        results[index] = result if isinstance(result, dict) else {
-            "sandbox_error": "the grading process returned a malformed result"}
+            result = None
+        if not (isinstance(result, dict) and isinstance(result.get("outcome"), dict)):
+            result = {"outcome": {"sandbox_error": "the grading process returned a malformed result"},
+                      "seconds": None, "skipped": []}
+        results[index] = result
     return results
 
 

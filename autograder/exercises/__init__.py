@@ -1,6 +1,9 @@
-"""Every graded exercise of the course, by id ("<tutorial>.<exercise>").
+"""Every graded exercise of the course, by id ("<tutorial>.<exercise>"), and what each assignment hands
+to graded answers.
 
-Each tutorial's module defines a tuple ``EXERCISES``; they are collected here in tutorial order.
+Each tutorial's module defines a tuple ``EXERCISES`` and ``HANDED``, the course helpers its setup cell
+imports for answers to use ("module:name"; everything else of the course is sealed while grading and
+in the inline check: ``autograder.allowlist``); they are collected here in tutorial order.
 """
 from __future__ import annotations
 
@@ -20,8 +23,11 @@ ASSIGNMENTS = {
 TUTORIAL_MODULES = tuple(ASSIGNMENTS.values())
 
 EXERCISES: dict[str, Exercise] = {}
-for _name in TUTORIAL_MODULES:
-    for _exercise in import_module(f"{__name__}.{_name}").EXERCISES:
+HANDED: dict[str, tuple] = {}          # assignment -> the course helpers graded answers may call
+for _assignment, _name in ASSIGNMENTS.items():
+    _module = import_module(f"{__name__}.{_name}")
+    HANDED[_assignment] = tuple(_module.HANDED)
+    for _exercise in _module.EXERCISES:
         if _exercise.id in EXERCISES:
             raise ValueError(f"exercise id {_exercise.id!r} is defined twice")
         EXERCISES[_exercise.id] = _exercise
@@ -33,6 +39,10 @@ def tutorials() -> list[str]:
 
 def exercises_of(tutorial: str) -> list[Exercise]:
     return [e for e in EXERCISES.values() if e.tutorial == tutorial]
+
+
+def assignment_of(exercise: Exercise) -> str:
+    return next(a for a, t in ASSIGNMENTS.items() if t == exercise.tutorial)
 
 
 def get_exercise(exercise_id: str) -> Exercise:

@@ -2,6 +2,8 @@
 the three functions of the debugging exercise."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from course_utils import eqprop as ref
@@ -220,3 +222,108 @@ EXERCISES = (
         ),
     ),
 )
+
+
+# --- hidden fixtures: kinds, drawn from the course secret (autograder.secret) ----------------------------
+
+# The helper the setup cell hands to answers (the paper's rho; sealed while debug_rho itself is graded).
+HANDED = ("course_utils.eqprop:rho",)
+
+
+def _random_states(rng, D, H, C, N, low, high, x_low=0.0, x_high=1.0):
+    params = ref.init_eqprop(rng, (D, H, C))
+    params = {k: v + 0.2 * rng.standard_normal(v.shape) for k, v in params.items()}
+    x = rng.uniform(x_low, x_high, (N, D))
+    h, y = rng.uniform(low, high, (N, H)), rng.uniform(low, high, (N, C))
+    t = np.eye(C)[rng.integers(0, C, N)]
+    return params, x, h, y, t
+
+
+def _shape_kinds(rng):
+    d = lambda: int(rng.integers(2, 9))
+    return [("a batch of one", d(), d(), d(), 1), ("square layers", 4, 4, 4, int(rng.integers(2, 8))),
+            ("one output", d(), d(), 1, int(rng.integers(2, 8))), ("one hidden unit", d(), 1, d(), 5),
+            ("a larger batch", d(), d(), d(), 25)]
+
+
+def _energy_hidden(rng):
+    out = []
+    for kind, D, H, C, N in _shape_kinds(rng):
+        for states, low, high, x_low, x_high in (("states in [0, 1]", 0.0, 1.0, 0.0, 1.0),
+                                                 ("states and inputs outside [0, 1]", -2.0, 3.0, -2.0, 3.0),
+                                                 ("negative states", -3.0, -0.1, 0.0, 1.0)):
+            p, x, h, y, _ = _random_states(rng, D, H, C, N, low, high, x_low, x_high)
+            out.append(Fixture(f"{kind}, {states}, D={D}, H={H}, C={C}, N={N}", dict(params=p, x=x, h=h, y=y)))
+    return out
+
+
+def _relax_hidden(rng):
+    out = []
+    for kind, D, H, C, N in _shape_kinds(rng):
+        for phase, beta in (("free phase, target None", 0.0), ("positive nudge", float(rng.uniform(0.1, 2.0))),
+                            ("negative nudge", -float(rng.uniform(0.1, 2.0)))):
+            p, x, h, y, t = _random_states(rng, D, H, C, N, 0.0, 1.0)
+            h[:, 0], y[0, :] = 0.0, 1.0                      # on the walls, as clipping leaves them
+            eps = float(rng.choice([0.05, 0.5, 1.0]))
+            out.append(Fixture(f"{kind}, {phase}, epsilon={eps:g}, D={D}, H={H}, C={C}, N={N}",
+                               dict(params=p, x=x, h=h, y=y, target=None if beta == 0.0 else t, beta=beta,
+                                    epsilon=eps)))
+    return out
+
+
+def _update_hidden(rng):
+    out = []
+    for kind, D, H, C, N in _shape_kinds(rng):
+        for sign, beta in (("positive beta", float(rng.uniform(0.05, 2.0))), ("negative beta", -float(rng.uniform(0.05, 2.0))),
+                           ("small beta", 1e-3)):
+            _, x, h0, y0, _ = _random_states(rng, D, H, C, N, -0.5, 1.5, -0.5, 1.5)
+            hb, yb = h0 + 0.3 * rng.standard_normal(h0.shape), y0 + 0.3 * rng.standard_normal(y0.shape)
+            out.append(Fixture(f"{kind}, {sign}, D={D}, H={H}, C={C}, N={N}",
+                               dict(x=x, free=(h0, y0), nudged=(hb, yb), beta=beta)))
+    return out
+
+
+def _rho_hidden(rng):
+    out = []
+    for kind, s in (("all negative", -rng.uniform(0.01, 5, 9)), ("all above 1", 1 + rng.uniform(0.01, 5, 9)),
+                    ("inside (0, 1)", rng.uniform(0.01, 0.99, 9)), ("exactly 0 and 1", np.array([0.0, 1.0, 0.0, 1.0])),
+                    ("a single value", np.array([rng.uniform(-2, 3)])), ("a 2-d array", rng.uniform(-2, 3, (4, 5))),
+                    ("a 3-d array", rng.uniform(-2, 3, (2, 3, 4))), ("large values", rng.uniform(-1e6, 1e6, 12)),
+                    ("values near the corners", np.array([-1e-9, 1e-9, 1 - 1e-9, 1 + 1e-9, -0.5, 1.5]))):
+        out.append(Fixture(f"{kind}, shape {np.shape(s)}", dict(s=s)))
+    return out
+
+
+def _batch_hidden(rng):
+    out = []
+    N = int(rng.integers(30, 60))
+    x, t = rng.standard_normal((N, 3)), np.eye(4)[rng.integers(0, 4, N)]
+    for kind, index, size in (("the first batch", 0, 10), ("a middle batch", 2, 7), ("a batch of one", 5, 1),
+                              ("the whole set as one batch", 0, N), ("the last, partial batch", N // 8, 8),
+                              ("the second batch", 1, 10), ("a large index", int(N // 3) - 1, 3)):
+        out.append(Fixture(f"{kind}: index={index}, batch_size={size}, {N} examples",
+                           dict(x=x, targets=t, index=index, batch_size=size)))
+    return out
+
+
+def _error_hidden(rng):
+    out = []
+    for kind, n, c, right in (("every prediction right", 12, 5, 1.0), ("every prediction wrong", 12, 5, 0.0),
+                              ("one example", 1, 4, None), ("two classes", 20, 2, None), ("ten classes", 30, 10, None),
+                              ("half right", 16, 3, 0.5), ("negative outputs", 10, 6, None)):
+        labels = rng.integers(0, c, n)
+        outputs = rng.uniform(0, 1, (n, c)) if kind != "negative outputs" else -rng.uniform(0, 5, (n, c))
+        if right is not None:
+            chosen = rng.permutation(n)[: int(round(right * n))]
+            best = outputs.max(axis=1) + 1.0
+            outputs[chosen, labels[chosen]] = best[chosen]
+            for i in set(range(n)) - set(chosen.tolist()):
+                outputs[i, labels[i]] = outputs[i].min() - 1.0
+        out.append(Fixture(f"{kind}: N={n}, C={c}", dict(outputs=outputs, targets=np.eye(c)[labels])))
+    return out
+
+
+_HIDDEN = {"eqprop.energy": _energy_hidden, "eqprop.relaxation_step": _relax_hidden,
+           "eqprop.eqprop_update": _update_hidden, "eqprop.debug_rho": _rho_hidden,
+           "eqprop.debug_minibatch": _batch_hidden, "eqprop.debug_error_rate": _error_hidden}
+EXERCISES = tuple(dataclasses.replace(e, hidden=_HIDDEN[e.id]) for e in EXERCISES)

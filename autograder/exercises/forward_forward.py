@@ -1,6 +1,8 @@
 """Tutorial 04 (forward-forward): fixtures and known mistakes for its five exercises."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from course_utils import forward_forward as ref
@@ -240,3 +242,108 @@ EXERCISES = (
         ),
     ),
 )
+
+
+# --- hidden fixtures: kinds, drawn from the course secret (autograder.secret) ----------------------------
+
+# The helpers the setup cell hands to answers; everything else of the course is sealed while grading
+# (predict uses the student's own embed_label).
+HANDED = ("course_utils.forward_forward:normalise", "course_utils.forward_forward:goodness",
+          "course_utils.forward_forward:activities")
+
+
+def _embed_hidden(rng):
+    out = []
+    for kind, n, d, classes in (("a batch of one", 1, 20, None), ("exactly ten pixels", 6, 10, None),
+                                ("many pixels", 9, 784, None), ("labels 0 and 9", 8, 30, None),
+                                ("five classes", 7, 25, 5), ("pixels already set", 5, 16, None),
+                                ("every label", 10, 14, None)):
+        x = rng.uniform(0, 1, (n, d))
+        labels = rng.integers(0, classes or 10, n)
+        if kind == "labels 0 and 9":
+            labels = np.array([0, 9] * (n // 2))[:n]
+        elif kind == "every label":
+            labels = rng.permutation(10)
+        elif kind == "pixels already set":
+            x[:, :10] = 1.0
+        kwargs = dict(x=x, labels=labels) if classes is None else dict(x=x, labels=labels, num_classes=classes)
+        out.append(Fixture(f"{kind}: N={n}, D={d}" + (f", num_classes={classes}" if classes else ""), kwargs))
+    return out
+
+
+def _loss_hidden(rng):
+    out = []
+    for kind, n, m, k, theta, scale in (("one positive, one negative", 1, 1, 5, 3.0, 1.0),
+                                        ("more negatives than positives", 3, 9, 6, 4.0, 1.0),
+                                        ("more positives than negatives", 9, 2, 4, 2.0, 1.0),
+                                        ("goodness far above the threshold", 5, 5, 8, 1.0, 3.0),
+                                        ("goodness far below the threshold", 5, 5, 8, 40.0, 0.5),
+                                        ("silent units", 4, 4, 6, 2.0, 0.0), ("one unit", 6, 6, 1, 0.5, 1.0),
+                                        ("a threshold of zero", 5, 4, 5, 0.0, 1.0)):
+        h_pos = np.maximum(scale * rng.standard_normal((n, k)) + 0.3 * scale, 0)
+        h_neg = np.maximum(scale * rng.standard_normal((m, k)), 0)
+        out.append(Fixture(f"{kind}: N={n}, M={m}, K={k}", dict(h_pos=h_pos, h_neg=h_neg, threshold=theta)))
+    return out
+
+
+def _gradient_hidden(rng):
+    out = []
+    for kind, j, k, n, m, theta, first in (("the first layer (label-embedded images)", 14, 6, 5, 4, 3.0, True),
+                                           ("a batch of one of each", 8, 5, 1, 1, 2.0, False),
+                                           ("one unit", 9, 1, 4, 3, 0.5, False),
+                                           ("more units than inputs", 4, 9, 5, 5, 4.0, False),
+                                           ("many negatives", 10, 6, 2, 12, 3.0, False),
+                                           ("a high threshold", 10, 6, 5, 5, 25.0, False),
+                                           ("a low threshold", 10, 6, 5, 5, 0.2, False),
+                                           ("mostly silent units", 8, 7, 6, 6, 2.0, False)):
+        W = rng.normal(0.0, 1.0 / np.sqrt(j), (k, j))
+        b = 0.2 * rng.standard_normal(k) - (1.0 if kind == "mostly silent units" else 0.0)
+        if first:
+            below_pos = ref.embed_label(rng.uniform(0.2, 1, (n, j)), rng.integers(0, 10, n))
+            below_neg = ref.embed_label(rng.uniform(0.2, 1, (m, j)), rng.integers(0, 10, m))
+        else:   # activities of the layer below: each row's mean square well above normalise's 1e-8
+            below_pos = np.abs(1.5 * rng.standard_normal((n, j))) + 0.3
+            below_neg = np.abs(rng.standard_normal((m, j))) + 0.3
+        out.append(Fixture(f"{kind}: J={j}, K={k}, N={n}, M={m}",
+                           dict(W=W, b=b, h_below_pos=below_pos, h_below_neg=below_neg, threshold=theta)))
+    return out
+
+
+def _predict_hidden(rng):
+    out = []
+    for kind, sizes, n, skip in (("one layer", (20, 12), 15, True), ("one layer, skip_first=False", (20, 12), 15, False),
+                                 ("two layers", (18, 10, 8), 30, True), ("two layers, skip_first=False", (18, 10, 8), 30, False),
+                                 ("three layers", (16, 9, 7, 6), 25, True), ("a batch of one", (20, 12, 9), 1, True),
+                                 ("wide layers", (24, 30, 30), 20, True)):
+        out.append(Fixture(f"{kind}: sizes={'-'.join(map(str, sizes))}, N={n}",
+                           dict(params=_ff_params(rng, sizes), x=rng.uniform(0, 1, (n, sizes[0])), skip_first=skip)))
+    return out
+
+
+def _hard_hidden(rng):
+    out = []
+    for kind, n in (("a batch of one", 1), ("the correct label scores highest", 8), ("the correct label scores lowest", 8),
+                    ("every score negative", 7), ("labels 0 and 9", 6), ("large scores", 9)):
+        scores = rng.standard_normal((n, 10))
+        labels = rng.integers(0, 10, n)
+        rows = np.arange(n)
+        if kind == "the correct label scores highest":
+            scores[rows, labels] += 10.0
+        elif kind == "the correct label scores lowest":
+            scores[rows, labels] -= 10.0
+        elif kind == "every score negative":
+            scores = -np.abs(scores) - 1.0
+            scores[rows, labels] = -0.1
+        elif kind == "labels 0 and 9":
+            labels = np.array([0, 9] * n)[:n]
+            scores[rows, labels] += 5.0
+        elif kind == "large scores":
+            scores *= 1e6
+        out.append(Fixture(f"{kind}: N={n}", dict(scores=scores, labels=labels)))
+    return out
+
+
+_HIDDEN = {"forward_forward.embed_label": _embed_hidden, "forward_forward.layer_loss": _loss_hidden,
+           "forward_forward.layer_gradient": _gradient_hidden, "forward_forward.predict": _predict_hidden,
+           "forward_forward.hard_negatives": _hard_hidden}
+EXERCISES = tuple(dataclasses.replace(e, hidden=_HIDDEN[e.id]) for e in EXERCISES)

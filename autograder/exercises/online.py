@@ -1,6 +1,8 @@
 """Tutorial 05 (learning online): fixtures and known mistakes for its three exercises."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from course_utils import online as ref
@@ -122,3 +124,70 @@ EXERCISES = (
         ),
     ),
 )
+
+
+# --- hidden fixtures: kinds, drawn from the course secret (autograder.secret) ----------------------------
+
+# The helpers the setup cell hands to answers; everything else of the course is sealed while grading.
+HANDED = ("course_utils.online:rate", "course_utils.online:rate_derivative", "course_utils.online:currents")
+
+
+def _filter_hidden(rng):
+    out = []
+    for kind, c, dt, tau in (("tau equal to dt", 2, 0.001, 0.001), ("a slow synapse", 3, 0.001, 0.2),
+                             ("a fast synapse", 1, 0.001, 0.002), ("one output", 1, 0.0005, 0.01),
+                             ("many outputs", 8, 0.001, 0.05), ("a long step", 2, 0.01, 0.05),
+                             ("input equal to the output", 3, 0.001, 0.02), ("zero output", 2, 0.001, 0.01)):
+        y, u = rng.standard_normal(c) * rng.uniform(0.1, 10), rng.standard_normal(c) * rng.uniform(0.1, 10)
+        if kind == "input equal to the output":
+            u = y.copy()
+        elif kind == "zero output":
+            y = np.zeros(c)
+        out.append(Fixture(f"{kind}: C={c}, dt={dt:g}, tau={tau:g}", dict(y=y, u=u, dt=dt, tau=tau)))
+    return out
+
+
+def _pes_hidden(rng):
+    out = []
+    for kind, n, c, lr, dt in (("one neuron", 1, 1, 1e-3, 0.001), ("many neurons", 40, 1, 1e-4, 0.001),
+                               ("several outputs", 9, 4, 0.05, 0.001), ("silent neurons", 8, 2, 0.01, 0.001),
+                               ("a large learning rate", 6, 1, 5.0, 0.0005), ("a long step", 10, 2, 1e-3, 0.01),
+                               ("zero error", 5, 2, 0.1, 0.001), ("negative error", 7, 3, 0.02, 0.001)):
+        activities = ref.rate(rng.normal(0.2, 0.6, n))
+        error = rng.standard_normal(c)
+        if kind == "silent neurons":
+            activities[: n // 2] = 0.0
+        elif kind == "zero error":
+            error = np.zeros(c)
+        elif kind == "negative error":
+            error = -np.abs(error) - 0.1
+        out.append(Fixture(f"{kind}: N={n}, C={c}", dict(activities=activities, error=error, learning_rate=lr, dt=dt)))
+    return out
+
+
+def _fa_hidden(rng):
+    out = []
+    for neuron in ("relu", "lif"):
+        for kind, n, d, c in (("one neuron", 1, 2, 1), ("several outputs", 7, 3, 3), ("one input dimension", 6, 1, 2),
+                              ("some neurons silent", 9, 2, 1), ("just above threshold", 6, 2, 2),
+                              ("strong input", 8, 4, 2)):
+            net = ref.init_network(rng, n, d, c, neuron=neuron, feedback_scale=float(rng.uniform(0.01, 1.0)))
+            x = ref.unit_vectors(rng, 1, d)[0] * rng.uniform(0.3, 1.0)
+            J = ref.currents(x, net["encoders"], net["gain"], net["bias"])
+            threshold = 1.0 if neuron == "lif" else 0.0
+            J = np.where(J > threshold + 0.05, J, threshold + rng.uniform(0.1, 1.0, n))   # clear of the kink
+            if kind == "some neurons silent":
+                J[: n // 2] = threshold - rng.uniform(0.1, 1.0, n // 2)
+            elif kind == "just above threshold":
+                J = threshold + rng.uniform(0.02, 0.1, n)
+            elif kind == "strong input":
+                J = J * 5.0
+            lr = float(rng.choice([0.1, 1.0, 3.0]))
+            out.append(Fixture(f"{kind}, {neuron}: N={n}, D={d}, C={c}",
+                               dict(x=x, current=J, error=rng.standard_normal(c), feedback=net["feedback"],
+                                    gain=net["gain"], learning_rate=lr, dt=0.001, neuron=neuron)))
+    return out
+
+
+_HIDDEN = {"online.filter_step": _filter_hidden, "online.pes_update": _pes_hidden, "online.fa_update": _fa_hidden}
+EXERCISES = tuple(dataclasses.replace(e, hidden=_HIDDEN[e.id]) for e in EXERCISES)

@@ -1,6 +1,8 @@
 """Tutorial 01 (perturbation learning): fixtures and known mistakes for its three exercises."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from course_utils import perturbation as ref
@@ -237,3 +239,112 @@ EXERCISES = (
         ),
     ),
 )
+
+
+# --- hidden fixtures: kinds, drawn from the course secret (autograder.secret) ----------------------------
+
+# The helpers the setup cell hands to answers; everything else of the course is sealed while grading.
+HANDED = ("course_utils.mlp:forward", "course_utils.mlp:mse_loss", "course_utils.mlp:per_example_loss")
+
+
+def _random_problem(rng, D, H, C, N, activation, scale=1.0):
+    params = init_mlp(rng, (D, H, C), activation)
+    params = {k: scale * v + 0.1 * rng.standard_normal(v.shape) for k, v in params.items()}
+    x = rng.standard_normal((N, D)) * rng.uniform(0.5, 2.0)
+    y = np.eye(C)[rng.integers(0, C, N)]
+    return params, x, y
+
+
+def _network_kinds(rng):
+    """(kind, D, H, C, N, activation, weight scale): a batch of one, square layers, one output, wide
+    and narrow layers, large weights (saturated sigmoids, dead ReLUs), both activations."""
+    d = lambda: int(rng.integers(2, 9))
+    kinds = []
+    for activation in ("sigmoid", "relu"):
+        kinds += [("a batch of one", d(), d(), d(), 1, activation, 1.0),
+                  ("square layers", 4, 4, 4, int(rng.integers(2, 7)), activation, 1.0),
+                  ("one output", d(), d(), 1, int(rng.integers(2, 7)), activation, 1.0),
+                  ("one hidden unit", d(), 1, d(), int(rng.integers(2, 7)), activation, 1.0),
+                  ("large weights", d(), d(), d(), int(rng.integers(2, 7)), activation, 4.0),
+                  ("a larger batch", d(), d(), d(), int(rng.integers(10, 25)), activation, 1.0)]
+    return kinds
+
+
+def _wp_hidden(rng):
+    fixtures = []
+    for kind, D, H, C, N, act, scale in _network_kinds(rng):
+        for K in (1, int(rng.integers(2, 6))):
+            params, x, y = _random_problem(rng, D, H, C, N, act, scale)
+            sigma = float(rng.choice([0.01, 0.1, 1.0]))
+            psi = ref.sample_weight_perturbations(rng, params, sigma, K)
+            fixtures.append(Fixture(f"{kind}, {act}, K={K}, D={D}, H={H}, C={C}, N={N}",
+                                    dict(params=params, x=x, y=y, perturbations=psi, sigma=sigma, activation=act)))
+    return fixtures
+
+
+def _np_hidden(rng):
+    fixtures = []
+    for kind, D, H, C, N, act, scale in _network_kinds(rng):
+        for sigma in (0.01, 1.0):
+            params, x, y = _random_problem(rng, D, H, C, N, act, scale)
+            xi = ref.sample_node_noise(rng, params, N, sigma)
+            fixtures.append(Fixture(f"{kind}, {act}, sigma={sigma:g}, D={D}, H={H}, C={C}, N={N}",
+                                    dict(params=params, x=x, y=y, node_noise=xi, sigma=sigma, activation=act)))
+    return fixtures
+
+
+def _snr_hidden(rng):
+    fixtures = []
+    for kind, S, P in (("two samples", 2, 6), ("one parameter", 12, 1), ("more parameters than samples", 5, 30),
+                       ("many samples", 200, 8), ("negative means", 15, 10), ("a constant parameter", 9, 7),
+                       ("means far larger than the spread", 10, 5), ("means far smaller than the spread", 10, 5),
+                       ("mixed signs and scales", 25, 12), ("three samples", 3, 4)):
+        scale = rng.uniform(0.2, 3.0, P)
+        mean = rng.standard_normal(P)
+        if kind == "negative means":
+            mean = -np.abs(mean) - 0.2
+        elif kind == "means far larger than the spread":
+            mean, scale = 100 * np.sign(mean + 1e-3), scale * 1e-2
+        elif kind == "means far smaller than the spread":
+            mean = 1e-3 * mean
+        elif kind == "mixed signs and scales":
+            mean, scale = mean * 10.0 ** rng.integers(-3, 3, P), scale * 10.0 ** rng.integers(-2, 2, P)
+        samples = mean + scale * rng.standard_normal((S, P))
+        if kind == "a constant parameter":
+            samples[:, int(rng.integers(0, P))] = rng.standard_normal()
+        fixtures.append(Fixture(f"{kind}: S={S}, P={P}", dict(samples=samples)))
+    return fixtures
+
+
+def _stable_hidden(rng):
+    fixtures = []
+    for kind, P, K in (("one parameter", 1, 1), ("one parameter, many perturbations", 1, 40),
+                       ("one perturbation", 6, 1), ("many perturbations", 6, 200), ("many parameters", 40, 3),
+                       ("an ill-conditioned Hessian", 8, 4), ("a diagonal Hessian", 10, 2),
+                       ("an isotropic Hessian", 7, 5), ("a gradient along the sharpest direction", 5, 3),
+                       ("a gradient along the flattest direction", 5, 3), ("a tiny gradient", 9, 2),
+                       ("a large gradient", 9, 2)):
+        A = rng.standard_normal((P, P))
+        H = A @ A.T / P + np.diag(rng.uniform(0.1, 3.0, P))
+        if kind == "an ill-conditioned Hessian":
+            Q, _ = np.linalg.qr(rng.standard_normal((P, P)))
+            H = Q @ np.diag(np.logspace(-3, 2, P)) @ Q.T
+        elif kind == "a diagonal Hessian":
+            H = np.diag(rng.uniform(0.05, 5.0, P))
+        elif kind == "an isotropic Hessian":
+            H = rng.uniform(0.5, 3.0) * np.eye(P)
+        g = rng.standard_normal(P) * rng.uniform(0.2, 3.0, P)
+        if kind.startswith("a gradient along"):
+            values, vectors = np.linalg.eigh(H)
+            g = vectors[:, -1 if "sharpest" in kind else 0] * rng.uniform(0.5, 2.0) * rng.choice([-1, 1])
+        elif kind == "a tiny gradient":
+            g *= 1e-6
+        elif kind == "a large gradient":
+            g *= 1e4
+        fixtures.append(Fixture(f"{kind}: P={P}, K={K}", dict(gradient=g, hessian=(H + H.T) / 2, num_samples=K)))
+    return fixtures
+
+
+_HIDDEN = {"perturbation.weight_perturbation": _wp_hidden, "perturbation.node_perturbation": _np_hidden,
+           "perturbation.gradient_snr": _snr_hidden, "perturbation.stable_step": _stable_hidden}
+EXERCISES = tuple(dataclasses.replace(e, hidden=_HIDDEN[e.id]) for e in EXERCISES)

@@ -1,6 +1,8 @@
 """Tutorial 06 (synthesis): fixtures and known mistakes for its exercise, a rule's coordinates on the map."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from course_utils import synthesis as ref
@@ -78,3 +80,32 @@ EXERCISES = (
         ),
     ),
 )
+
+
+# --- hidden fixtures: kinds, drawn from the course secret (autograder.secret) ----------------------------
+
+# Tutorial 06 hands no course helper to answers (NumPy only): the tools of its setup are sealed.
+HANDED = ()
+
+
+def _map_hidden(rng):
+    out = []
+    for kind, S, P, tilt in (("an unbiased rule", 20, 10, 0.0), ("a strongly biased rule", 20, 10, 3.0),
+                             ("a mean update against the gradient", 15, 8, None), ("one parameter", 10, 1, 0.5),
+                             ("two samples", 2, 6, 0.5), ("many samples", 300, 5, 0.2),
+                             ("more parameters than samples", 4, 40, 1.0), ("several constant parameters", 12, 9, 0.5),
+                             ("large updates", 10, 6, 0.5), ("tiny updates", 10, 6, 0.5)):
+        true = rng.standard_normal(P)
+        mean = -true * rng.uniform(0.5, 2) if tilt is None else true + tilt * rng.standard_normal(P)
+        samples = mean + rng.uniform(0.3, 3.0, P) * rng.standard_normal((S, P))
+        if kind == "several constant parameters":
+            samples[:, :3] = rng.standard_normal(3)
+        elif kind == "large updates":
+            samples, true = samples * 1e5, true * 1e5
+        elif kind == "tiny updates":
+            samples, true = samples * 1e-5, true * 1e-5
+        out.append(Fixture(f"{kind}: S={S}, P={P}", dict(samples=samples, true_gradient=true)))
+    return out
+
+
+EXERCISES = tuple(dataclasses.replace(e, hidden=_map_hidden) for e in EXERCISES)

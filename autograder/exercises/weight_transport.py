@@ -1,6 +1,8 @@
 """Tutorial 02 (weight transport): fixtures and known mistakes for its five exercises."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from course_utils import weight_transport as ref
@@ -276,3 +278,116 @@ def _fa_shaped(kw):
         B = feedback[f"B{l}"]
         chained[f"B{l}"] = B if B.shape == want else np.zeros(want)
     return chained
+
+
+# --- hidden fixtures: kinds, drawn from the course secret (autograder.secret) ----------------------------
+
+# The helpers the setup cell hands to answers; everything else of the course is sealed while grading.
+HANDED = ("course_utils.mlp:forward", "course_utils.mlp:activation_derivative", "course_utils.mlp:layer_gradients")
+
+
+def _random_problem(rng, sizes, n, activation, direct=False, scale=1.0):
+    params = init_mlp(rng, sizes, activation)
+    params = {k: scale * v + 0.1 * rng.standard_normal(v.shape) for k, v in params.items()}
+    feedback = ref.init_feedback(rng, sizes, direct=direct, gain=float(rng.uniform(0.5, 2.0)))
+    x = rng.standard_normal((n, sizes[0])) * rng.uniform(0.5, 2.0)
+    y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], n)]
+    return params, feedback, x, y
+
+
+def _two_layer_kinds(rng):
+    d = lambda: int(rng.integers(2, 9))
+    n = lambda: int(rng.integers(2, 12))
+    kinds = []
+    for act in ("sigmoid", "relu"):
+        kinds += [("a batch of one", (d(), d(), d()), 1, act, 1.0), ("square layers", (5, 5, 5), n(), act, 1.0),
+                  ("hidden as wide as the output", (d(), 3, 3), n(), act, 1.0),
+                  ("one output", (d(), d(), 1), n(), act, 1.0), ("one hidden unit", (d(), 1, d()), n(), act, 1.0),
+                  ("large weights", (d(), d(), d()), n(), act, 4.0), ("a larger batch", (d(), d(), d()), 30, act, 1.0)]
+    return kinds
+
+
+def _deep_kinds(rng):
+    d = lambda: int(rng.integers(2, 8))
+    n = lambda: int(rng.integers(2, 10))
+    kinds = []
+    for act in ("sigmoid", "relu"):
+        kinds += [("two hidden layers, a batch of one", (d(), d(), d(), d()), 1, act, 1.0),
+                  ("two hidden layers", (d(), d(), d(), d()), n(), act, 1.0),
+                  ("three hidden layers", (d(), d(), d(), d(), d()), n(), act, 1.0),
+                  ("square layers", (4, 4, 4, 4), n(), act, 1.0),
+                  ("hidden layers as wide as the output", (d(), 3, 3, 3), n(), act, 1.0),
+                  ("large weights", (d(), d(), d(), d()), n(), act, 3.0)]
+    return kinds
+
+
+def _kind_label(kind, sizes, n, act):
+    return f"{kind}, {act}, sizes={'-'.join(map(str, sizes))}, N={n}"
+
+
+def _bp_hidden(rng):
+    out = []
+    for kind, sizes, n, act, scale in _two_layer_kinds(rng):
+        p, _, x, y = _random_problem(rng, sizes, n, act, scale=scale)
+        out.append(Fixture(_kind_label(kind, sizes, n, act), dict(params=p, x=x, y=y, activation=act)))
+    return out
+
+
+def _fa_hidden(rng):
+    out = []
+    for kind, sizes, n, act, scale in _two_layer_kinds(rng):
+        p, b, x, y = _random_problem(rng, sizes, n, act, scale=scale)
+        out.append(Fixture(_kind_label(kind, sizes, n, act), dict(params=p, feedback=b, x=x, y=y, activation=act)))
+    return out
+
+
+def _dfa_hidden(rng):
+    out = []
+    for kind, sizes, n, act, scale in _deep_kinds(rng):
+        p, b, x, y = _random_problem(rng, sizes, n, act, direct=True, scale=scale)
+        out.append(Fixture(_kind_label(kind, sizes, n, act), dict(params=p, feedback=b, x=x, y=y, activation=act)))
+    return out
+
+
+def _kp_hidden(rng):
+    out = []
+    kinds = [("no decay", 0.0), ("small decay", 0.01), ("strong decay", 0.5), ("decay near 1", 0.95)]
+    for kind, sizes, n, act, scale in _two_layer_kinds(rng)[:6] + _deep_kinds(rng)[:4]:
+        name, decay = kinds[len(out) % len(kinds)]
+        p, b, x, y = _random_problem(rng, sizes, n, act, scale=scale)
+        grads = ref.feedback_alignment_gradients(p, b, x, y, act) if len(sizes) == 3 else {
+            k: rng.standard_normal(v.shape) for k, v in p.items()}
+        lr = float(rng.choice([0.001, 0.1, 1.0]))
+        out.append(Fixture(f"{name}, {kind}, sizes={'-'.join(map(str, sizes))}, lr={lr:g}",
+                           dict(params=p, feedback=b, grads=grads, learning_rate=lr, decay=decay)))
+    return out
+
+
+def _cos_hidden(rng):
+    out = []
+    for kind in ("vectors", "matrices", "parallel", "opposite", "orthogonal", "a scaled copy", "one element",
+                 "large values", "tiny values", "a 3-d array", "nearly opposite"):
+        shape = {"matrices": (3, 5), "one element": (1,), "a 3-d array": (2, 3, 4)}.get(kind, (int(rng.integers(2, 12)),))
+        a = rng.standard_normal(shape)
+        b = rng.standard_normal(shape)
+        if kind == "parallel":
+            b = a * rng.uniform(0.1, 10)
+        elif kind in ("opposite", "nearly opposite"):
+            b = -a * rng.uniform(0.1, 10) + (0.05 * rng.standard_normal(shape) if kind == "nearly opposite" else 0)
+        elif kind == "orthogonal":
+            a = np.zeros(shape); a[0] = rng.uniform(1, 2)
+            b = np.zeros(shape); b[-1] = rng.uniform(1, 2)
+        elif kind == "a scaled copy":
+            b = 3.7 * a + 0.5 * b
+        elif kind == "large values":
+            a, b = 1e6 * a, 1e5 * b
+        elif kind == "tiny values":
+            a, b = 1e-6 * a, 1e-5 * b
+        out.append(Fixture(f"{kind}, shape {shape}", dict(a=a, b=b)))
+    return out
+
+
+_HIDDEN = {"weight_transport.backprop_gradients": _bp_hidden, "weight_transport.feedback_alignment": _fa_hidden,
+           "weight_transport.direct_feedback_alignment": _dfa_hidden, "weight_transport.kolen_pollack": _kp_hidden,
+           "weight_transport.cosine_similarity": _cos_hidden}
+EXERCISES = tuple(dataclasses.replace(e, hidden=_HIDDEN[e.id]) for e in EXERCISES)
