@@ -9,10 +9,14 @@
     python -m autograder similarity SUBMISSIONS --out similarity.html   (for human review, never a penalty)
     python -m autograder gradescope ASSIGNMENT [--out ZIP]             (Gradescope's autograder zip)
     python -m autograder release [ASSIGNMENT ...]      (notebooks/ from solutions/, via nbgrader)
+    python -m autograder configure [--repo OWNER/NAME] [--book-url URL]   (where the course lives)
     python -m autograder student-edition OUT_DIR       (a wheel of the course package without answers)
     python -m autograder list                          (every exercise id and its points)
 
-limits (per exercise): --timeout S, --memory-mb M, --processes P.
+    python -m autograder secret FILE                   (a new random course secret, for the hidden fixtures)
+
+limits (per exercise): --timeout S, --memory-mb M, --processes P. The course secret (grade, grade-all):
+--secret-file FILE, else $COURSE_SECRET_FILE, else $COURSE_SECRET, else the built-in one (a warning).
 The assignment comes from the instructor: --assignment, else the file name (grade) or the nearest
 folder named like an assignment (grade-all), never from the notebook itself.
 `grade` exits 0 whatever the score, and 1 with a one-line reason only when the input cannot be
@@ -38,15 +42,25 @@ def _print_report(report: dict) -> None:
         print(f"  {exercise_id:<45} {r['score']:g}/{r['max_score']:g}  {r['feedback']}")
 
 
+def _secret(args):
+    from .secret import load, warn_if_built_in
+    secret = load(args.secret_file)
+    warn_if_built_in(secret)
+    return secret
+
+
 def cmd_grade(args) -> int:
     from . import sandbox
     from .notebook_grading import UngradableError, grade_notebook
+    from .secret import SecretError
     try:
-        report = grade_notebook(args.notebook, assignment=args.assignment, limits=_limits(args))
-    except UngradableError as err:
+        secret = _secret(args)
+        report = grade_notebook(args.notebook, assignment=args.assignment, limits=_limits(args), secret=secret)
+    except (UngradableError, SecretError) as err:
         print(f"cannot grade: {err}", file=sys.stderr)
         return 1
     report["sandbox"] = sandbox.describe()
+    report["secret"] = secret.fingerprint
     if args.json:
         print(json.dumps(report))
     else:
@@ -57,10 +71,12 @@ def cmd_grade(args) -> int:
 def cmd_grade_all(args) -> int:
     from . import sandbox
     from .batch import OutputPathError, grade_all
+    from .secret import SecretError
     try:
+        secret = _secret(args)
         entries = grade_all(args.directory, args.out, assignment=args.assignment, limits=_limits(args),
-                            regrade=args.regrade, workers=args.workers, scheduler=args.scheduler)
-    except OutputPathError as err:
+                            regrade=args.regrade, workers=args.workers, scheduler=args.scheduler, secret=secret)
+    except (OutputPathError, SecretError) as err:
         print(f"cannot grade: {err}", file=sys.stderr)
         return 1
     print(f"graded {len(entries)} notebook(s); {sandbox.describe()}")
@@ -146,10 +162,27 @@ def cmd_release(args) -> int:
     return 0
 
 
+def cmd_configure(args) -> int:
+    from .configure import main as configure
+    return configure(args)
+
+
 def cmd_student_edition(args) -> int:
     from .edition import build_student_edition
     wheel = build_student_edition(args.out_dir)
     print(f"wrote {wheel}")
+    return 0
+
+
+def cmd_secret(args) -> int:
+    from .secret import write_new
+    try:
+        path = write_new(args.file)
+    except OSError as err:
+        print(f"cannot write the secret: {args.file}: {err.strerror or err}", file=sys.stderr)
+        return 1
+    print(f"wrote a new course secret to {path} (keep it private; grade with --secret-file {path} "
+          f"or COURSE_SECRET_FILE={path})")
     return 0
 
 
@@ -170,6 +203,7 @@ def main(argv=None) -> int:
         p.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="address space per process")
         p.add_argument("--processes", type=int, default=Limits.processes, help="processes per sandbox")
         p.add_argument("--assignment", help="grade as this assignment (default: from the file or folder name)")
+        p.add_argument("--secret-file", help="the course secret (default: $COURSE_SECRET_FILE, $COURSE_SECRET)")
 
     p = sub.add_parser("grade", help="grade one notebook")
     p.add_argument("notebook")
@@ -221,6 +255,13 @@ def main(argv=None) -> int:
     p = sub.add_parser("release", help="regenerate notebooks/ from solutions/ (nbgrader)")
     p.add_argument("assignments", nargs="*")
     p.set_defaults(run=cmd_release)
+    p = sub.add_parser("configure", help="set where the course lives ([tool.course] in pyproject.toml)")
+    for option in ("--repo", "--branch", "--book-url", "--install"):
+        p.add_argument(option)
+    p.set_defaults(run=cmd_configure)
+    p = sub.add_parser("secret", help="write a new random course secret to FILE (mode 0600)")
+    p.add_argument("file")
+    p.set_defaults(run=cmd_secret)
     p = sub.add_parser("list", help="list the exercises")
     p.set_defaults(run=cmd_list)
     args = parser.parse_args(argv)
