@@ -3,19 +3,26 @@
 solutions/NN_name/NN_name.ipynb (instructor source: solutions, hidden tests) ->
 notebooks/NN_name/NN_name.ipynb (student version: solution bodies replaced, grade cells locked).
 
-Where the course installs from in Colab is set once, in pyproject.toml::
+Where the course lives is set once, in pyproject.toml (``python -m autograder configure --repo
+OWNER/NAME`` writes it)::
 
     [tool.course]
-    install = "course-utils @ git+https://github.com/OWNER/REPO"   # any pip requirement (a wheel URL...)
-    colab_base = "https://colab.research.google.com/github/OWNER/REPO/blob/main"
+    repository = "OWNER/REPO"    # on GitHub: the Colab and Kaggle links, the install, the book's issue link
+    branch = "main"
+    book_url = ""                # where the book is published, once it is
+    # install = "..."            # optional: what Colab pip-installs, when not the repository (a wheel URL...)
+
+``install`` defaults to ``course-utils @ git+https://github.com/{repository}@{branch}`` and the Colab
+links to ``https://colab.research.google.com/github/{repository}/blob/{branch}/notebooks/NN/NN.ipynb``
+(an explicit ``colab_base`` still wins, as before).
 
 Example answers to the Think! questions are markdown cells marked ``{"course": {"role":
 "example-answer"}}`` in solutions/ (nbgrader has no ungraded markdown solution cell, so they are not
 nbgrader cells). The student version gets an empty answer cell in their place: the answers never reach
 students, as solutions do not.
 
-Where the course installs from is stamped into every student notebook here: the first code cell's ``COURSE_INSTALL = ...`` line gets
-``install``, and an "Open in Colab" link to ``{colab_base}/notebooks/NN_name/NN_name.ipynb`` heads the
+Where the course installs from is stamped into every student notebook here: the first code cell's
+``COURSE_INSTALL = ...`` line gets ``install``, and "Open in Colab" and "Open in Kaggle" links head the
 notebook. In solutions/ that line holds a marker; nothing else in any notebook names the repository.
 
 nbgrader's ``--force`` deletes the released folder before it regenerates it, and a failure then
@@ -43,22 +50,63 @@ COLAB_CELL_ID = "open-in-colab"
 PLACEHOLDER = "OWNER/REPO"
 
 
+GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
+KAGGLE_BADGE = "https://kaggle.com/static/images/open-in-kaggle.svg"
+
+
+def settings_for(repository: str, branch: str = "main", book_url: str = "", install: str = "",
+                 colab_base: str = "") -> dict:
+    """Every setting, from the repository (``OWNER/NAME`` on GitHub) and what overrides it."""
+    repository, branch = repository.strip().strip("/"), (branch or "main").strip()
+    return {"repository": repository, "branch": branch, "book_url": (book_url or "").strip(),
+            "install": (install or "").strip() or f"course-utils @ git+https://github.com/{repository}@{branch}",
+            "colab_base": ((colab_base or "").strip()
+                           or f"https://colab.research.google.com/github/{repository}/blob/{branch}").rstrip("/")}
+
+
 def course_settings(root: Path = REPO) -> dict:
-    """``[tool.course]`` of root/pyproject.toml: ``install`` (what Colab pip-installs) and ``colab_base``."""
+    """``[tool.course]`` of root/pyproject.toml, completed: ``repository``, ``branch``, ``book_url``,
+    ``install`` (what Colab pip-installs) and ``colab_base``."""
     try:
         import tomllib
     except ImportError:  # Python 3.10
         import tomli as tomllib
     path = Path(root) / "pyproject.toml"
     table = tomllib.loads(path.read_text()).get("tool", {}).get("course", {})
-    missing = [key for key in ("install", "colab_base") if not str(table.get(key, "")).strip()]
-    if missing:
-        raise RuntimeError(f"{path}: {SETTINGS_TABLE} needs {' and '.join(missing)} (see autograder/release.py)")
-    return {"install": str(table["install"]).strip(), "colab_base": str(table["colab_base"]).strip().rstrip("/")}
+    text = {key: str(table.get(key, "")).strip() for key in ("repository", "branch", "book_url", "install",
+                                                               "colab_base")}
+    if not text["repository"]:        # the older form: install and colab_base, both given
+        missing = [key for key in ("install", "colab_base") if not text[key]]
+        if missing:
+            raise RuntimeError(f"{path}: {SETTINGS_TABLE} needs `repository` (or {' and '.join(missing)}): run "
+                               "`python -m autograder configure --repo OWNER/NAME`")
+        found = re.search(r"/github/([^/]+/[^/]+)/blob/([^/]+)", text["colab_base"])
+        text["repository"], text["branch"] = (found.group(1), found.group(2)) if found else ("", text["branch"])
+    return settings_for(**text)
+
+
+def is_placeholder(settings: dict) -> bool:
+    return PLACEHOLDER in settings["repository"] or not GITHUB_REPOSITORY.fullmatch(settings["repository"])
 
 
 def colab_url(name: str, settings: dict) -> str:
     return f"{settings['colab_base']}/notebooks/{name}/{name}.ipynb"
+
+
+def course_urls(name: str, settings: dict) -> dict:
+    """The addresses of one tutorial: ``colab``, ``kaggle`` (Kaggle imports the notebook from GitHub),
+    ``github`` (the student notebook there), and ``issue`` (a new issue about it) and ``book`` (its
+    page) when the repository and the book's address are set."""
+    github = f"https://github.com/{settings['repository']}/blob/{settings['branch']}/notebooks/{name}/{name}.ipynb"
+    urls = {"colab": colab_url(name, settings), "kaggle": f"https://kaggle.com/kernels/welcome?src={github}",
+            "github": github}
+    if not is_placeholder(settings):
+        title = f"Tutorial {name}: "
+        urls["issue"] = (f"https://github.com/{settings['repository']}/issues/new?title="
+                         + title.replace(" ", "%20").replace(":", "%3A"))
+    if settings.get("book_url"):
+        urls["book"] = f"{settings['book_url'].rstrip('/')}/{name}.html"
+    return urls
 
 
 def stamp(nb, name: str, settings: dict):
@@ -69,7 +117,10 @@ def stamp(nb, name: str, settings: dict):
         raise RuntimeError(f"{name}: the first code cell has no `COURSE_INSTALL = ...` line to stamp")
     line = f"COURSE_INSTALL = {json.dumps(settings['install'])}"
     first.source = INSTALL_LINE.sub(lambda _: line, first.source, count=1)
-    link = f"[![Open In Colab]({COLAB_BADGE})]({colab_url(name, settings)})"
+    urls = course_urls(name, settings)
+    link = f"[![Open In Colab]({COLAB_BADGE})]({urls['colab']}) [![Open in Kaggle]({KAGGLE_BADGE})]({urls['kaggle']})"
+    if urls.get("book"):
+        link += f" [Read it online]({urls['book']})"
     cell = next((c for c in nb.cells if c.get("id") == COLAB_CELL_ID), None)
     if cell is None:
         cell = nbformat.v4.new_markdown_cell(link, id=COLAB_CELL_ID)
@@ -107,9 +158,10 @@ def release(names=None, root: Path = REPO) -> list[str]:
     names = list(names or assignments(root))
     (root / ".cache").mkdir(exist_ok=True)          # the course's gradebook lives there
     settings = course_settings(root if (root / "pyproject.toml").is_file() else REPO)
-    if any(PLACEHOLDER in value for value in settings.values()):
-        print(f"note: {SETTINGS_TABLE} in pyproject.toml still names {PLACEHOLDER}: set `install` and "
-              "`colab_base` before publishing, then `make release`", file=sys.stderr)
+    if is_placeholder(settings):
+        print(f"note: {SETTINGS_TABLE} in pyproject.toml still names {PLACEHOLDER}: before publishing, run "
+              "`python -m autograder configure --repo OWNER/NAME` (or `make configure REPO=OWNER/NAME`)",
+              file=sys.stderr)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     for name in names:
         with tempfile.TemporaryDirectory(prefix="course-release-") as scratch:
