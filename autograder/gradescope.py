@@ -160,9 +160,15 @@ def _grader_prefix() -> tuple[list[str], str]:
     if setpriv is None:
         return [], "note: not sandboxed and setpriv is missing: student code runs as root"
     prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
-    probe = subprocess.run(prefix + [sys.executable, "-c", "import autograder.notebook_grading"],
-                           capture_output=True, cwd="/", env=_child_env(), timeout=120)
-    if probe.returncode != 0:
+    # as the grader will: import it, then start the interpreter again (as it starts each sandbox)
+    check = ("import subprocess, sys, autograder.notebook_grading; "
+             "sys.exit(subprocess.run([sys.executable, '-I', '-c', 'import numpy']).returncode)")
+    try:
+        probe = subprocess.run(prefix + [sys.executable, "-c", check], capture_output=True, cwd="/",
+                               env=_child_env(), timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        probe = None
+    if probe is None or probe.returncode != 0:
         return [], "note: not sandboxed and the grader cannot run as nobody here: student code runs as root"
     return prefix, "graded as nobody (no sandbox here)"
 
@@ -197,7 +203,7 @@ def grade_in_child(notebook: Path, assignment: str, timeout: float) -> tuple[dic
             tail = proc.stderr.decode("utf-8", errors="replace").strip().splitlines()[-1:] or ["no output"]
             raise RuntimeError(f"the grader failed (exit {proc.returncode}): {tail[0][:300]}") from None
         if "ungradable" in answer:
-            return None, str(answer["ungradable"])[:300]
+            return None, str(answer["ungradable"]).replace(str(copy), notebook.name)[:300]
         report = answer.get("report")
         if not isinstance(report, dict):
             raise RuntimeError("the grader returned no report")

@@ -443,7 +443,7 @@ def exercise_stats(run: Run, assignment: str, exercise_id: str) -> dict:
             if len(examples[mistake]) < 3:
                 examples[mistake].append(row)
         fixture = r.get("fixture")
-        if status != "correct" and isinstance(fixture, str) and fixture:
+        if status in ("wrong", "error") and isinstance(fixture, str) and fixture:   # not the unanswered
             fixtures[fixture] += 1
             hidden[fixture] = hidden.get(fixture, False) or bool(r.get("hidden"))
         seconds = r.get("seconds")
