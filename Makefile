@@ -13,7 +13,7 @@ STUDENT_EXTRAS := .[jax,notebooks]
 GRADING_EXTRAS := .[grading,jax]
 ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9]*))
 
-.PHONY: run test lab notebooks benchmark clean help system-deps student-edition release grade autograde
+.PHONY: run test lab notebooks benchmark clean help system-deps student-edition release grade autograde gradescope
 
 help:
 	@echo "make run        train every registered rule on the offline digits and compare them"
@@ -25,6 +25,7 @@ help:
 	@echo "make release    (instructors) = make notebooks"
 	@echo "make grade SUBMISSIONS=submitted OUT=grades.csv   grade every notebook below a folder"
 	@echo "make autograde ASSIGNMENT=01_perturbation          nbgrader autograde, through the sandbox"
+	@echo "make gradescope ASSIGNMENT=01_perturbation [SECRET=course.secret]   Gradescope's autograder zip"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -93,6 +94,11 @@ autograde: $(VENV)/.grading-deps system-deps
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make autograde ASSIGNMENT=01_perturbation"; exit 2; }
 	$(PY) -m autograder release $(ASSIGNMENT)     # records the assignment in the gradebook (deterministic)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m nbgrader autograde $(ASSIGNMENT) $(NBGRADER_FLAGS)
+
+# Gradescope's autograder zip (setup.sh, run_autograder, the course package and the grader): dist/gradescope/
+gradescope: $(VENV)/.grading-deps
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make gradescope ASSIGNMENT=01_perturbation [SECRET=course.secret]"; exit 2; }
+	$(PY) -m autograder gradescope $(ASSIGNMENT) --out dist/gradescope/$(ASSIGNMENT).zip $(if $(SECRET),--secret-file $(SECRET))
 
 benchmark: $(VENV)/.run-deps
 	$(PY) benchmarks/bench_rules.py

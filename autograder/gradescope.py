@@ -58,7 +58,7 @@ apt-get update -qq
 apt-get install -y -qq python3 python3-venv python3-pip bubblewrap util-linux >/dev/null
 python3 -m venv /autograder/venv
 /autograder/venv/bin/python -m pip install -q --upgrade pip
-/autograder/venv/bin/python -m pip install -q "/autograder/source/course[jax]"
+/autograder/venv/bin/python -m pip install -q "/autograder/source/course[jax]" ipywidgets
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
