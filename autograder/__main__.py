@@ -43,10 +43,8 @@ def _print_report(report: dict) -> None:
 
 
 def _secret(args):
-    from .secret import load, warn_if_built_in
-    secret = load(args.secret_file)
-    warn_if_built_in(secret)
-    return secret
+    from .secret import load
+    return load(args.secret_file)
 
 
 def cmd_grade(args) -> int:
@@ -61,6 +59,8 @@ def cmd_grade(args) -> int:
         return 1
     report["sandbox"] = sandbox.describe()
     report["secret"] = secret.fingerprint
+    from .secret import warn_if_built_in
+    warn_if_built_in(secret)
     if args.json:
         print(json.dumps(report))
     else:

@@ -211,6 +211,8 @@ def grade_all(root, out, assignment: str | None = None, limits: Limits | None = 
             else:
                 todo.append((key, relative, data, name))
         if todo:
+            from .secret import warn_if_built_in
+            warn_if_built_in(secret, log)
             entries.update(_grade_on_dask(todo, journal, limits, workers, scheduler, log, secret))
     finally:
         journal.close()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import atexit
 import dataclasses
 import fcntl
+import hashlib
 import json
 import os
 import selectors
@@ -94,6 +95,24 @@ def sealed_package(assignment: str, handed) -> Path:
             os.replace(scratch, destination)
         _packages[key] = destination
     return _packages[key]
+
+
+def offered_site(extra_packages: tuple = ()) -> Path:
+    """Without bubblewrap: a folder of links to the students' runtime's packages, which the harness puts
+    on sys.path in place of site-packages (with bubblewrap, the mounts do this)."""
+    folder = _private_dir() / f"site-{hashlib.sha256(repr(extra_packages).encode()).hexdigest()[:8]}"
+    if not folder.exists():
+        scratch = Path(tempfile.mkdtemp(prefix="site-", dir=_private_dir()))
+        for entries in runtime.entries(extra_packages).values():
+            for entry in entries:
+                link = scratch / entry.name if entry.parent.name in ("site-packages", "dist-packages") \
+                    else scratch / entry.parent.name / entry.name
+                link.parent.mkdir(exist_ok=True)
+                if not link.exists():
+                    link.symlink_to(entry)
+        os.chmod(scratch, 0o755)
+        os.replace(scratch, folder)
+    return folder
 
 
 def matplotlib_cache() -> Path:
@@ -356,7 +375,6 @@ def _run_sandbox(batch: Batch, which: list, limits: Limits, deadline) -> tuple[l
         return [None] * len(which), "not graded: the notebook's time ran out"
     batch_limits = dataclasses.replace(limits, timeout=seconds)
     job = {"output_bytes": limits.output_bytes, "cells": batch.cells,
-           "modules": sorted(runtime.modules(tuple(batch.extra_packages))),
            "earlier_cell_seconds": limits.earlier_cell_seconds,
            "cell_read_seconds": CELL_READ_SECONDS, "read_seconds": READ_SECONDS,
            "exercises": [{**batch.exercises[i], "timeout": limits.timeout} for i in which]}
@@ -372,6 +390,7 @@ def _run_sandbox(batch: Batch, which: list, limits: Limits, deadline) -> tuple[l
             prefix = _limits_prefix(batch_limits, enforce_nproc=False)
             command = prefix + [sys.executable, "-I", str(package / "_harness.py")]
             job["package_dir"] = str(package)
+            job["site"] = str(offered_site(tuple(batch.extra_packages)))
             scratch = tempfile.mkdtemp(prefix="course-grader-job-")
             env = {**sandbox_env(), "HOME": scratch, "TMPDIR": scratch,
                    "MPLCONFIGDIR": os.path.join(scratch, "matplotlib"), "COURSE_MPLCACHE": str(matplotlib_cache())}

@@ -23,7 +23,7 @@ STUDENT = REPO / "notebooks" / "01_perturbation" / "01_perturbation.ipynb"
 
 def test_every_reference_passes_its_own_check():
     for exercise in EXERCISES.values():
-        result = check_exercise(exercise.id, exercise.reference)
+        result = check_exercise(exercise.id, exercise.reference, as_graded=False)
         assert result.passed, (exercise.id, result.feedback)
 
 
@@ -91,7 +91,7 @@ def snr_no_abs(samples):
     ("perturbation.gradient_snr", snr_no_abs, "missing absolute value"),
 ])
 def test_hand_written_mistakes_get_named_feedback(exercise_id, answer, words):
-    result = check_exercise(exercise_id, answer)
+    result = check_exercise(exercise_id, answer, as_graded=False)   # (built on the reference, for brevity)
     assert result.score == 0 and words in result.feedback, result.feedback
 
 
@@ -111,7 +111,7 @@ def test_mutating_an_input_is_reported():
     def mutating(samples):
         samples -= samples.mean(axis=0)
         return ref.gradient_snr(samples + 1.0)
-    result = check_exercise("perturbation.gradient_snr", mutating)
+    result = check_exercise("perturbation.gradient_snr", mutating, as_graded=False)
     assert result.score == 0 and "modified its input" in result.feedback
 
 
@@ -149,11 +149,13 @@ def test_solution_gets_full_marks_and_student_version_zero():
     assert report["tutorial"] == "perturbation" and report["assignment"] == "01_perturbation"
     assert report["score"] == report["max_score"] == 8
     assert set(report["exercises"]) == {e.id for e in EXERCISES.values() if e.tutorial == "perturbation"}
-    for r in report["exercises"].values():
-        assert set(r) == {"score", "max_score", "feedback"}
+    for r in report["exercises"].values():       # the contract, and the fields added for the report
+        assert set(r) == {"score", "max_score", "feedback", "mistake", "fixture", "hidden", "status", "seconds"}
+        assert r["status"] == "correct" and r["mistake"] is None and r["seconds"] >= 0
     report = json.loads(_grade(STUDENT).stdout)
     assert report["score"] == 0 and report["max_score"] == 8
     assert all("not implemented" in r["feedback"] for r in report["exercises"].values())
+    assert all(r["status"] == "missing" for r in report["exercises"].values())
 
 
 def test_one_broken_exercise_does_not_cost_the_others(tmp_path):
@@ -184,7 +186,7 @@ def test_calling_the_reference_is_refused(tmp_path):
     })
     report = json.loads(_grade(path).stdout)
     assert report["exercises"]["perturbation.gradient_snr"]["score"] == 0
-    assert "reference answer" in report["exercises"]["perturbation.gradient_snr"]["feedback"]
+    assert "not available to graded answers in 01_perturbation" in report["exercises"]["perturbation.gradient_snr"]["feedback"]
     assert report["exercises"]["perturbation.node_perturbation"]["score"] == 3
 
 

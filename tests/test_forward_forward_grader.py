@@ -14,7 +14,7 @@ def test_references_get_full_marks_and_every_exercise_is_graded():
                                          "forward_forward.layer_gradient", "forward_forward.predict",
                                          "forward_forward.hard_negatives"}
     for exercise in exercises:
-        result = check_exercise(exercise.id, exercise.reference)
+        result = check_exercise(exercise.id, exercise.reference, as_graded=False)
         assert result.score == result.max_score == exercise.points, (exercise.id, result.feedback)
 
 
@@ -63,11 +63,18 @@ def loss_summed_over_examples(h_pos, h_neg, threshold):
     return np.sum(np.logaddexp(0, threshold - g_pos)) + np.sum(np.logaddexp(0, g_neg - threshold))
 
 
+def _embedded(x, label):
+    """x with the label one-hot in its first ten pixels (a student's own, as predict uses)."""
+    out = np.array(x, dtype=float)
+    out[:, :10] = np.eye(10)[label]
+    return out
+
+
 def _scores(params, x, skip_first, normalised=True):
     L = len([k for k in params if k.startswith("W")])
     scores = []
     for c in range(10):
-        h = embed_label(x, np.full(len(x), c))
+        h = _embedded(x, c)
         total = np.zeros(len(x))
         for l in range(1, L + 1):
             if normalised:
@@ -120,7 +127,7 @@ def hard_negative_in_place(scores, labels):
     ("forward_forward.hard_negatives", hard_negative_in_place, "modified its input 'scores' in place"),
 ])
 def test_hand_written_mistakes_are_rejected_and_named(exercise_id, answer, words):
-    result = check_exercise(exercise_id, answer)
+    result = check_exercise(exercise_id, answer, as_graded=False)   # (some are built on course functions)
     assert result.score == 0 and not result.passed, (exercise_id, result.feedback)
     assert words in result.feedback, result.feedback
 

@@ -73,7 +73,8 @@ def test_copying_the_reference_source_gains_nothing(tmp_path, assignment, exerci
     path = submission(tmp_path, assignment, replace={exercise: GETSOURCE.format(module=module, function=function)})
     report = grade_notebook(path, limits=FAST)
     assert report["exercises"][exercise]["score"] == 0
-    assert "withheld while grading" in report["exercises"][exercise]["feedback"]
+    # the sealed copy has no source to read: inspect refuses the placeholder that stands for the reference
+    assert "got Sealed" in report["exercises"][exercise]["feedback"], report["exercises"][exercise]
     others = {k: v for k, v in report["exercises"].items() if k != exercise}
     assert all(v["score"] == v["max_score"] for v in others.values()), others
 
@@ -234,7 +235,7 @@ def test_grade_all_one_student_cannot_touch_another(sandboxed, tmp_path):
     ("import os\nos.write(2, b'\\xff\\xfe' * 1000)\nos.write(1, b'\\xff')\n"
      "def gradient_snr(samples):\n    raise ValueError('\\udcff')\n", "raised"),
     ("import os\nfor fd in range(1, 10):\n    try: os.write(fd, b'{\"error\": null, \"fixtures\": [{\"error\": 5}]}')\n"
-     "    except OSError: pass\nos._exit(0)\n", "malformed"),
+     "    except OSError: pass\nos._exit(0)\n", "ended the grading process"),
     ("import os, json\nfor fd in range(3, 20):\n    try: os.write(fd, b'\\xff' * 100)\n    except OSError: pass\n"
      "def gradient_snr(samples):\n    return 1.0\n", ""),
     ("import os, json, base64\nbig = base64.b64encode(b'\\0' * 8 * 10**6).decode()\n"
@@ -268,7 +269,7 @@ def _grade_in_child(path):
 
 def test_memory_floods_are_bounded(tmp_path):
     answers = {
-        # the child asks for 6 GB; printing 500 MB; a 4 GB result claimed through the channel
+        # the child asks for 6 GB; printing 500 MB; a 4 GB result claimed through every descriptor
         "perturbation.weight_perturbation": "import numpy as np\nhog = np.ones((6 * 10**9 // 8,))\n",
         "perturbation.node_perturbation": "import sys\nfor _ in range(500):\n    sys.stdout.write('x' * 10**6)\n"
                                           "    sys.stderr.write('y' * 10**6)\n",
@@ -276,15 +277,17 @@ def test_memory_floods_are_bounded(tmp_path):
                                      "    except OSError: pass\nos._exit(0)\n",
     }
     report, peak_mb = _grade_in_child(submission(tmp_path, replace=answers))
-    assert report["score"] == 0
     feedback = {k: v["feedback"] for k, v in report["exercises"].items()}
-    assert "MemoryError" in feedback["perturbation.weight_perturbation"] or "memory" in feedback[
-        "perturbation.weight_perturbation"], feedback
-    assert "more than" in feedback["perturbation.gradient_snr"], feedback
-    # The floods are 6 GB asked for, 500 MB printed and a 4 GB result claimed: none may reach the grader.
-    # Alone it peaks near 200 MB; in the parallel suite it reached 779-790 MB (2026-11-23, cause not yet
-    # found, see the issue note), so the bound is 1 GB: any flood buffered whole would still exceed it.
-    assert peak_mb < 1000, f"the grader itself took {peak_mb:.0f} MB"
+    scores = {k: v["score"] for k, v in report["exercises"].items()}
+    # each attacked exercise gets 0; the solved one keeps its mark (no earlier cell's writes reach it)
+    assert scores == {"perturbation.weight_perturbation": 0, "perturbation.node_perturbation": 0,
+                      "perturbation.gradient_snr": 0, "perturbation.stable_step": 1}, feedback
+    assert "MemoryError" in feedback["perturbation.weight_perturbation"], feedback
+    assert "ended the grading process" in feedback["perturbation.gradient_snr"], feedback
+    assert "was skipped" in feedback["perturbation.stable_step"], feedback
+    # None of the floods may reach the grader: alone it peaks near 80 MB (2026-12-02), so a 250 MB bound
+    # fails if any of them (500 MB printed, 400 MB written to each descriptor) were buffered whole.
+    assert peak_mb < 250, f"the grader itself took {peak_mb:.0f} MB"
 
 
 def _sandbox_processes():

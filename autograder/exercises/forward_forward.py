@@ -271,17 +271,28 @@ def _embed_hidden(rng):
     return out
 
 
+def _with_goodness(rng, h, low, high):
+    """``h`` with each row rescaled so that its goodness (sum of squares) lies in [low, high]; the
+    logistic's argument |g - theta| stays below about 20, where every textbook way of writing the loss
+    (softplus, -log sigmoid, -log(1 - sigmoid)) keeps float64's precision."""
+    g = np.sum(h**2, axis=1, keepdims=True)
+    target = rng.uniform(low, high, (len(h), 1))
+    return np.where(g > 0, h * np.sqrt(target / np.where(g > 0, g, 1.0)), h)
+
+
 def _loss_hidden(rng):
     out = []
-    for kind, n, m, k, theta, scale in (("one positive, one negative", 1, 1, 5, 3.0, 1.0),
-                                        ("more negatives than positives", 3, 9, 6, 4.0, 1.0),
-                                        ("more positives than negatives", 9, 2, 4, 2.0, 1.0),
-                                        ("goodness far above the threshold", 5, 5, 8, 1.0, 3.0),
-                                        ("goodness far below the threshold", 5, 5, 8, 40.0, 0.5),
-                                        ("silent units", 4, 4, 6, 2.0, 0.0), ("one unit", 6, 6, 1, 0.5, 1.0),
-                                        ("a threshold of zero", 5, 4, 5, 0.0, 1.0)):
-        h_pos = np.maximum(scale * rng.standard_normal((n, k)) + 0.3 * scale, 0)
-        h_neg = np.maximum(scale * rng.standard_normal((m, k)), 0)
+    for kind, n, m, k, theta, pos, neg in (("one positive, one negative", 1, 1, 5, 3.0, (0, 8), (0, 8)),
+                                           ("more negatives than positives", 3, 9, 6, 4.0, (1, 10), (0, 9)),
+                                           ("more positives than negatives", 9, 2, 4, 2.0, (0, 7), (0, 6)),
+                                           ("goodness far above the threshold", 5, 5, 8, 5.0, (15, 22), (15, 22)),
+                                           ("goodness far below the threshold", 5, 5, 8, 20.0, (0, 3), (0, 3)),
+                                           ("silent units", 4, 4, 6, 2.0, (0, 0), (0, 0)),
+                                           ("one unit", 6, 6, 1, 0.5, (0, 4), (0, 4)),
+                                           ("a threshold of zero", 5, 4, 5, 0.0, (0, 6), (0, 6))):
+        h_pos = np.maximum(rng.standard_normal((n, k)) + 0.3, 0) if pos[1] else np.zeros((n, k))
+        h_neg = np.maximum(rng.standard_normal((m, k)), 0) if neg[1] else np.zeros((m, k))
+        h_pos, h_neg = _with_goodness(rng, h_pos, *pos), _with_goodness(rng, h_neg, *neg)
         out.append(Fixture(f"{kind}: N={n}, M={m}, K={k}", dict(h_pos=h_pos, h_neg=h_neg, threshold=theta)))
     return out
 

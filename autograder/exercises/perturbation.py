@@ -275,7 +275,7 @@ def _wp_hidden(rng):
     for kind, D, H, C, N, act, scale in _network_kinds(rng):
         for K in (1, int(rng.integers(2, 6))):
             params, x, y = _random_problem(rng, D, H, C, N, act, scale)
-            sigma = float(rng.choice([0.01, 0.1, 1.0]))
+            sigma = float(rng.choice([0.1, 0.3, 1.0]))     # (smaller sigmas would test float32's rounding)
             psi = ref.sample_weight_perturbations(rng, params, sigma, K)
             fixtures.append(Fixture(f"{kind}, {act}, K={K}, D={D}, H={H}, C={C}, N={N}",
                                     dict(params=params, x=x, y=y, perturbations=psi, sigma=sigma, activation=act)))
@@ -285,7 +285,7 @@ def _wp_hidden(rng):
 def _np_hidden(rng):
     fixtures = []
     for kind, D, H, C, N, act, scale in _network_kinds(rng):
-        for sigma in (0.01, 1.0):
+        for sigma in (0.1, 1.0):                             # (smaller sigmas would test float32's rounding)
             params, x, y = _random_problem(rng, D, H, C, N, act, scale)
             xi = ref.sample_node_noise(rng, params, N, sigma)
             fixtures.append(Fixture(f"{kind}, {act}, sigma={sigma:g}, D={D}, H={H}, C={C}, N={N}",
@@ -310,8 +310,8 @@ def _snr_hidden(rng):
         elif kind == "mixed signs and scales":
             mean, scale = mean * 10.0 ** rng.integers(-3, 3, P), scale * 10.0 ** rng.integers(-2, 2, P)
         samples = mean + scale * rng.standard_normal((S, P))
-        if kind == "a constant parameter":
-            samples[:, int(rng.integers(0, P))] = rng.standard_normal()
+        if kind == "a constant parameter":    # a value exact in float32, so that its std is exactly 0
+            samples[:, int(rng.integers(0, P))] = int(rng.integers(-8, 9)) / 4
         fixtures.append(Fixture(f"{kind}: S={S}, P={P}", dict(samples=samples)))
     return fixtures
 
