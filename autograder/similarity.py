@@ -258,7 +258,7 @@ def render(pairs: list[dict], info: dict, top: int, threshold: float) -> str:
            f"(of {len(pairs)} pair(s) sharing code). Variable names, formatting and comments are normalised; "
            "the released stub and code that many students share are subtracted; marked passages are what "
            "the two answers share.</p>",
-           "<table><thead><tr><th>exercise</th><th>answers</th><th>stub left untouched</th>"
+           "<table><thead><tr><th>exercise</th><th>answers</th><th>the stub, untouched (or nothing beyond it)</th>"
            "<th>compared</th><th>pairs sharing code</th></tr></thead><tbody>"]
     for exercise, s in info["exercises"].items():
         stub = "" if s["stub"] else " (no stub found)"
