@@ -7,6 +7,9 @@ Every explorer does two things, in this order:
    even where the live widget cannot be restored;
 2. it returns the live widget: its controls and, below them, the figure redrawn each time a control moves.
 
+They work with ipywidgets 7 (Colab's 7.7.1) and 8. Where ipywidgets is missing or cannot build a control,
+an explorer shows its static figure and says so in one line (no error: Run All goes on).
+
 Sections: shared helpers; one section per tutorial.
 """
 from __future__ import annotations
@@ -24,13 +27,27 @@ def _ipywidgets():
     return ipywidgets
 
 
+NO_WIDGETS = ("The live explorer needs ipywidgets 7 or later (pip install ipywidgets): above, its figure for "
+              "the starting values.")
+
+
+class _Fixed:
+    """A control that could not be built: it holds its starting value (the static figure's)."""
+
+    def __init__(self, value=None, options=(), **_):
+        self.value = value if value is not None else list(options)[0]
+
+
 def _control(kind, description: str, **options):
     """An ipywidgets control whose label is never cut ("hidden la..."): the label takes the width it
     needs, and the control a fixed width. Values are applied only on release (continuous_update=False),
-    so that each redraw follows one decision."""
-    w = _ipywidgets()
-    return getattr(w, kind)(description=description, style={"description_width": "initial"},
-                            layout=w.Layout(width=CONTROL_WIDTH), continuous_update=False, **options)
+    so that each redraw follows one decision. Without a usable ipywidgets: a ``_Fixed`` stand-in."""
+    try:
+        w = _ipywidgets()
+        return getattr(w, kind)(description=description, style={"description_width": "initial"},
+                                layout=w.Layout(width=CONTROL_WIDTH), continuous_update=False, **options)
+    except (ImportError, AttributeError, TypeError):
+        return _Fixed(**options)
 
 
 def _explorer(controls, draw):
@@ -40,10 +57,13 @@ def _explorer(controls, draw):
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    w = _ipywidgets()
     fig = draw()
     display(fig)                  # the static copy: a plain image output, kept in the saved notebook
     plt.close(fig)
+    if any(isinstance(control, _Fixed) for control in controls):
+        print(NO_WIDGETS)
+        return None
+    w = _ipywidgets()
     out = w.Output()
     hint = w.HTML("<i>Move a control: the figure is redrawn below it (the figure above keeps the starting "
                   "values).</i>")

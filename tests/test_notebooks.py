@@ -1,21 +1,104 @@
-"""Every tutorial, end to end: the student version is in sync with solutions/; the solution runs top to
-bottom in fast mode; nbgrader autogrades (through the course's sandboxed grader) the solution with full
-marks and the student version with zero, exercise for exercise as the standalone grader does."""
+"""Every tutorial, end to end: the student version is in sync with solutions/; the solution and the
+student version run top to bottom in fast mode on a kernel of Colab's runtime (tests/colab_runtime.py:
+Colab's versions of every package the course touches, the course installed by the notebook's own first
+cell), where every explorer's widget, under Colab's ipywidgets 7, redraws when a control moves; nbgrader
+autogrades (through the course's sandboxed grader) the solution with full marks and the student version
+with zero, exercise for exercise as the standalone grader does.
+
+Each notebook runs once here, in Colab's runtime; the browser test runs the student versions again in
+JupyterLab on this environment (ipywidgets 8). Where no Python 3.13 (Colab's) is found, or its packages
+cannot be fetched, the runs use this environment's kernel and say so in a warning; under CI they fail.
+"""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import nbformat
 import pytest
 
+import colab_runtime
 from autograder.nbgrader_grading import CHECKS
-from autograder.release import assignments, release
+from autograder.release import assignments, release, settings_for, stamp
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = assignments(REPO)
+IN_CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+EXPLORER = re.compile(r"\b\w+\.\w+_explorer\(")             # a cell that shows an explorer
+
+# Appended to each student notebook: move the first control of every explorer (a VBox of controls, a
+# hint and an Output) in the kernel, as a slider does, then (next cell, once the front end, here
+# nbclient, has sent back what the Output captured) report what each Output holds, as one JSON line.
+MOVE_CONTROLS = """\
+import ipywidgets
+try:
+    _live = list(ipywidgets.Widget.widgets.values())                    # ipywidgets 7
+except AttributeError:
+    from ipywidgets.widgets.widget import _instances as _instances      # ipywidgets 8
+    _live = list(_instances.values())
+_explorers = [w for w in _live if isinstance(w, ipywidgets.VBox) and len(w.children) == 3
+              and isinstance(w.children[0], ipywidgets.HBox) and isinstance(w.children[2], ipywidgets.Output)]
+for _box in _explorers:
+    _control = _box.children[0].children[0]
+    if hasattr(_control, "options"):
+        _control.index = (_control.index + 1) % len(_control.options)
+    else:
+        _low = _control.base ** _control.min if hasattr(_control, "base") else _control.min
+        _high = _control.base ** _control.max if hasattr(_control, "base") else _control.max
+        _control.value = _low if abs(_control.value - _low) > 1e-12 else _high
+"""
+REPORT_OUTPUTS = """\
+import json
+print(json.dumps({"ipywidgets": ipywidgets.__version__, "explorers": [
+    [sorted(o.get("data", {})) for o in _box.children[2].outputs] for _box in _explorers]}))
+"""
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory):
+    """Runs a notebook: on a kernel of Colab's runtime, the course installed there by the notebook's first
+    cell from a wheel of this checkout; or, where that runtime is not to be had, on this environment's."""
+    from test_packaging import build_wheel
+    tmp = tmp_path_factory.mktemp("runtime")
+    try:
+        base = colab_runtime.base_env()
+    except Exception as err:  # no Python 3.13, or no registry: say so, and run the checks here
+        if IN_CI:
+            pytest.fail(f"Colab's runtime could not be built: {err}")
+        warnings.warn(f"the notebooks ran in this environment's kernel, not Colab's runtime: {err}")
+        return Runner(None, None, None, tmp)
+    wheel = build_wheel(tmp / "wheel")
+    return Runner(base, colab_runtime.overlay(base, tmp / "env"), settings_for("someone/somewhere", install=str(wheel)),
+                  tmp)
+
+
+class Runner:
+    def __init__(self, base, env, settings, tmp):
+        self.base, self.env, self.settings, self.tmp = base, env, settings, tmp
+        self.colab = base is not None
+
+    def run(self, nb, name, **env):
+        """Execute ``nb`` (in place), first cell included, in fast mode; ``env`` for the kernel."""
+        import nbclient
+        work = self.tmp / "work"
+        work.mkdir(exist_ok=True)
+        if self.colab:
+            stamp(nb, name, self.settings)                   # the first cell installs this checkout's wheel
+            return colab_runtime.execute(nb, self.base, self.env, work, **env)
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            nbclient.NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
+                                    resources={"metadata": {"path": str(work)}}).execute()
+        finally:
+            for k, v in saved.items():
+                os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+        return nb
 
 
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
@@ -58,18 +141,11 @@ def test_nbgrader_autogrades_solution_full_and_student_zero(course):
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_solution_runs_top_to_bottom_without_errors(name, tmp_path):
+def test_solution_runs_top_to_bottom_without_errors(name, runtime):
     """As nbgrader's validate runs it in the student's kernel: fast mode, NBGRADER_EXECUTION set."""
-    import nbclient
     nb = nbformat.read(str(REPO / "solutions" / name / f"{name}.ipynb"), as_version=4)
-    os.environ["NBGRADER_EXECUTION"] = "validate"
-    try:
-        nbclient.NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
-                                resources={"metadata": {"path": str(tmp_path)}}).execute()
-    finally:
-        del os.environ["NBGRADER_EXECUTION"]
-    errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(nb.cells)
-              if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    runtime.run(nb, name, NBGRADER_EXECUTION="validate")
+    errors = colab_runtime.errors(nb)
     assert not errors, errors
     # graded cells must stay silent on stderr (nbgrader zeroes a passing cell that writes there)
     noisy = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
@@ -79,15 +155,15 @@ def test_solution_runs_top_to_bottom_without_errors(name, tmp_path):
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_student_version_runs_all_to_the_end(name, tmp_path):
+def test_student_version_runs_all_to_the_end(name, runtime):
     """Run All in the student's own kernel, every exercise unsolved: each check shows its red line and
-    the notebook goes on (figures, widgets, the reference stand-ins), with no error anywhere."""
-    import nbclient
+    the notebook goes on (figures, widgets, the reference stand-ins), with no error anywhere. Then every
+    explorer, built under the runtime's ipywidgets, redraws its figure when its first control moves."""
     nb = nbformat.read(str(REPO / "notebooks" / name / f"{name}.ipynb"), as_version=4)
-    nbclient.NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(tmp_path)}}).execute()
-    errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(nb.cells)
-              if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    explorers = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and EXPLORER.search(c.source)]
+    nb.cells += [nbformat.v4.new_code_cell(MOVE_CONTROLS), nbformat.v4.new_code_cell(REPORT_OUTPUTS)]
+    runtime.run(nb, name)
+    errors = colab_runtime.errors(nb)
     assert not errors, errors
     checks = [o for c in nb.cells if c.cell_type == "code" and "assert_exercise(" in c.source
               for o in c.get("outputs", []) if o.output_type == "display_data"]
@@ -95,6 +171,19 @@ def test_student_version_runs_all_to_the_end(name, tmp_path):
     assert len(checks) == len(graded) > 0
     assert all(o["data"]["text/plain"].startswith("FAIL") and "not implemented" in o["data"]["text/plain"]
                for o in checks)
+    if runtime.colab:                  # the first cell installed the course, and said so
+        printed = "".join(o.get("text", "") for o in nb.cells[[c.cell_type for c in nb.cells].index("code")].outputs)
+        assert printed in ("", "Installing the course package (about a minute)...\nInstalled.\n"), printed
+
+    # every explorer: its static figure and its live widget; each redrew when its control moved
+    for i in explorers:
+        kinds = [sorted(o.get("data", {})) for o in nb.cells[i].outputs]
+        assert ["image/png", "text/plain"] in kinds and any(WIDGET_VIEW in k for k in kinds), (i, kinds)
+    report = json.loads(nb.cells[-1].outputs[-1]["text"].strip().splitlines()[-1])
+    if runtime.colab:
+        assert report["ipywidgets"] == colab_runtime.freeze_pins()["ipywidgets"], report
+    assert len(report["explorers"]) == len(explorers), report
+    assert all(["image/png", "text/plain"] in outputs for outputs in report["explorers"]), report
 
 
 def test_nbgrader_scores_equal_the_standalone_grader(course):
