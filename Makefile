@@ -11,9 +11,10 @@ install = PYTHONWARNINGS=ignore $(1) -m pip --disable-pip-version-check -q insta
 	$(2) >$(3) 2>&1 || { cat $(3); echo "error: pip install $(2) failed (log: $(3))"; exit 1; }
 STUDENT_EXTRAS := .[jax,notebooks]
 GRADING_EXTRAS := .[grading,jax]
+BOOK_EXTRAS := .[jax,notebooks,book]
 ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9]*))
 
-.PHONY: run test lab notebooks benchmark clean help system-deps student-edition release grade autograde gradescope
+.PHONY: run test lab notebooks benchmark clean help system-deps student-edition release grade autograde book configure gradescope
 
 help:
 	@echo "make run        train every registered rule on the offline digits and compare them"
@@ -23,6 +24,8 @@ help:
 	@echo "make benchmark  time every rule, NumPy reference vs JAX"
 	@echo "make student-edition  a wheel of the course package without the exercises' answers"
 	@echo "make release    (instructors) = make notebooks"
+	@echo "make configure REPO=OWNER/NAME [BOOK_URL=URL]   (instructors) where the course lives, then release"
+	@echo "make book       the course as a website in book/_build/html (full run, cached; FAST=1: fast mode)"
 	@echo "make grade SUBMISSIONS=submitted OUT=grades.csv   grade every notebook below a folder"
 	@echo "make autograde ASSIGNMENT=01_perturbation          nbgrader autograde, through the sandbox"
 	@echo "make gradescope ASSIGNMENT=01_perturbation [SECRET=course.secret]   Gradescope's autograder zip"
@@ -39,11 +42,16 @@ $(VENV)/.run-deps: pyproject.toml | $(PY)
 $(VENV)/.dev-deps: pyproject.toml | $(PY)
 	@echo "installing the course package and every tool into $(VENV)/"
 	@$(call install,$(PY),-e ".[dev]",$(VENV)/install.log)
-	@touch $@ $(VENV)/.run-deps $(VENV)/.grading-deps
+	@touch $@ $(VENV)/.run-deps $(VENV)/.grading-deps $(VENV)/.book-deps
 
 $(VENV)/.grading-deps: pyproject.toml | $(PY)
 	@echo "installing the course package and the instructor's tools into $(VENV)/"
 	@$(call install,$(PY),-e "$(GRADING_EXTRAS)",$(VENV)/install.log)
+	@touch $@
+
+$(VENV)/.book-deps: pyproject.toml | $(PY)
+	@echo "installing the course package and the book's tools into $(VENV)/"
+	@$(call install,$(PY),-e "$(BOOK_EXTRAS)",$(VENV)/install.log)
 	@touch $@
 
 $(STUDENT_VENV)/.lab-deps: pyproject.toml
@@ -100,6 +108,17 @@ gradescope: $(VENV)/.grading-deps
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make gradescope ASSIGNMENT=01_perturbation [SECRET=course.secret]"; exit 2; }
 	$(PY) -m autograder gradescope $(ASSIGNMENT) --out dist/gradescope/$(ASSIGNMENT).zip $(if $(SECRET),--secret-file $(SECRET))
 
+# The book: the student notebooks run (full mode; FAST=1 for the tests' fast mode; cached in
+# ~/.cache/course-utils/book), then Sphinx. Publish book/_build/html (README: GitHub Pages).
+book: $(VENV)/.book-deps
+	$(PY) book/build.py $(if $(FAST),--fast)
+
+# Where the course lives ([tool.course] in pyproject.toml), then the notebooks' links and first cell.
+configure: $(VENV)/.grading-deps
+	@test -n "$(REPO)" || { echo "usage: make configure REPO=OWNER/NAME [BOOK_URL=https://OWNER.github.io/NAME/]"; exit 2; }
+	$(PY) -m autograder configure --repo "$(REPO)" $(if $(BOOK_URL),--book-url "$(BOOK_URL)")
+	$(PY) -m autograder release
+
 benchmark: $(VENV)/.run-deps
 	$(PY) benchmarks/bench_rules.py
 
@@ -107,4 +126,4 @@ student-edition: $(VENV)/.dev-deps
 	$(PY) -m autograder student-edition dist/student-edition
 
 clean:
-	rm -rf $(VENV) .venv-student .pytest_cache outputs gradebook.db dist
+	rm -rf $(VENV) .venv-student .pytest_cache outputs gradebook.db dist book/_build
