@@ -258,7 +258,9 @@ class _Launch:
         if package is not None:
             bind(package, "/opt/course")
             bind(matplotlib_cache(), "/opt/mplconfig")
-        self.argv = args + ["--"] + drop + _limits_prefix(limits, enforce_nproc=privileged) + command
+        # The process limit counts per user and user namespace (Linux 5.14+): as root each sandbox has a user
+        # id of its own, and as an ordinary user a user namespace of its own, so either way it is per sandbox.
+        self.argv = args + ["--"] + drop + _limits_prefix(limits, enforce_nproc=True) + command
         self.env = {"PATH": "/usr/bin:/bin"}
 
 
