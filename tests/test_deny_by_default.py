@@ -555,3 +555,77 @@ def test_the_same_notebook_gets_the_same_grade_every_time(tmp_path):
     assert strip(reports[0]) == strip(reports[1]) == strip(reports[2])
     assert scores(reports[0]) == {"weight_perturbation": 0, "node_perturbation": 0, "gradient_snr": 0,
                                  "stable_step": 1}
+
+
+# --- the inline check and the grade agree ---------------------------------------------------------------------
+
+def test_no_setup_cell_hands_students_what_grading_seals():
+    """The first setup cell of every tutorial imports, of the course, exactly its assignment's allowlist;
+    everything else the notebook uses is imported by the tools cell (sealed while grading)."""
+    for assignment in ASSIGNMENTS:
+        nb = nbformat.read(str(solution(assignment)), as_version=4)
+        setup = [c for c in nb.cells if c.metadata.get("course", {}).get("role") == "setup"]
+        tools = [c for c in nb.cells if c.metadata.get("course", {}).get("role") == "tools"]
+        assert len(setup) == 1 and len(tools) == 1, assignment
+        imported = set()
+        for node in ast.walk(ast.parse(setup[0].source)):
+            if isinstance(node, ast.ImportFrom) and node.module.startswith("course_utils"):
+                imported |= {f"{node.module}:{a.name}" for a in node.names}
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+                assert all(n.split(".")[0] in ("numpy", "autograder") for n in names), (assignment, names)
+        assert imported == set(HANDED[assignment]), assignment
+
+
+def test_every_stub_and_grading_cell_states_the_rules():
+    for assignment in ASSIGNMENTS:
+        nb = nbformat.read(str(REPO / "notebooks" / assignment / f"{assignment}.ipynb"), as_version=4)
+        graded = [c.source for c in nb.cells if c.cell_type == "markdown"
+                  and c.source.startswith("**How your answers are graded.**")]
+        assert len(graded) == 1, assignment
+        for words in ("in place", "hidden", "jax.grad", "float32", "setup cell"):
+            assert words in graded[0], (assignment, words)
+        for cell in nb.cells:
+            if cell.metadata.get("course", {}).get("exercise"):
+                assert any(w in cell.source for w in ("Do not modify the inputs", "not modified", "must not be modified")), \
+                    (assignment, cell.metadata["course"]["exercise"])
+
+
+CAUGHT_OUT = {   # answers that passed inline and scored 0 when graded, before the inline check applied the allowlist
+    "06_synthesis": ("synthesis.bias_and_snr", """
+        import numpy as np
+        from course_utils.metrics import cosine_similarity
+        from course_utils.perturbation import gradient_snr
+        def bias_and_snr(samples, true_gradient):
+            return {"cosine": cosine_similarity(np.mean(samples, axis=0), true_gradient),
+                    "snr": gradient_snr(samples)}
+        """),
+    "04_forward_forward": ("forward_forward.predict", """
+        import numpy as np
+        from course_utils import forward_forward
+        def predict(params, x, skip_first=True):
+            num_layers = len([k for k in params if k.startswith("W")])
+            first = 1 if (skip_first and num_layers > 1) else 0
+            scores = np.zeros((len(x), 10))
+            for c in range(10):
+                hs = activities(params, forward_forward.embed_label(x, np.full(len(x), c)))
+                scores[:, c] = sum(goodness(h) for h in hs[first:])
+            return np.argmax(scores, axis=1)
+        """),
+}
+
+
+@pytest.mark.parametrize("assignment", sorted(CAUGHT_OUT))
+def test_what_grading_refuses_the_inline_check_refuses_with_the_same_line(tmp_path, assignment):
+    from autograder import check_exercise
+    from course_utils.forward_forward import activities, goodness
+    exercise_id, answer = CAUGHT_OUT[assignment]
+    namespace = {"activities": activities, "goodness": goodness}
+    exec(textwrap.dedent(answer), namespace)
+    inline = check_exercise(exercise_id, namespace[EXERCISES[exercise_id].function_name])
+    graded = grade_notebook(submission(tmp_path, assignment, {exercise_id: answer}), limits=FAST)
+    graded = graded["exercises"][exercise_id]
+    assert not inline.passed and graded["score"] == 0
+    line = f"is not available to graded answers in {assignment}"
+    assert line in inline.feedback and line in graded["feedback"], (inline.feedback, graded["feedback"])
+    assert inline.feedback.split(" [")[0] == graded["feedback"].split(" [")[0]
