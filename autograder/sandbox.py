@@ -51,7 +51,8 @@ class Limits:
     memory_mb: int = 3072            # address space of each process
     file_mb: int = 16                # largest file a process may write
     tmp_mb: int = 64                 # size of the private /tmp
-    processes: int = 64              # processes and threads (enforced per sandbox user when root)
+    processes: int = max(64, 4 * (os.cpu_count() or 1))   # processes and threads, per sandbox (XLA starts a
+                                                          # thread per core)
     output_mb: float = 8.0           # largest result the parent will read
     earlier_cell_seconds: float = 10.0   # each earlier answer cell, re-run before the graded one
 

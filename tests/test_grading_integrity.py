@@ -255,11 +255,16 @@ def test_forged_or_garbled_results_cost_only_that_exercise(tmp_path, answer, wor
 
 
 def _grade_in_child(path):
-    """Grade in a fresh interpreter -> (report, the grader's own peak memory in MB)."""
+    """Grade in a fresh interpreter -> (report, the grader's own peak memory in MB).
+
+    The peak is VmHWM, this process's own high-water mark. Not ru_maxrss: Linux carries it over from the
+    process that started this one (exec records the old address space's peak), which is how the parallel
+    suite once "measured" 790 MB here: the pytest worker's own size, not the grader's."""
     code = ("import json, resource, sys\nfrom autograder.notebook_grading import grade_notebook\n"
             "from autograder.sandbox import Limits\n"
             "r = grade_notebook(sys.argv[1], limits=Limits(timeout=30, earlier_cell_seconds=3))\n"
-            "print(json.dumps({'report': r, 'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))")
+            "peak = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM'))\n"
+            "print(json.dumps({'report': r, 'peak_mb': peak / 1024}))")
     proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
                           timeout=600, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -284,9 +289,9 @@ def test_memory_floods_are_bounded(tmp_path):
                       "perturbation.gradient_snr": 0, "perturbation.stable_step": 1}, feedback
     assert "MemoryError" in feedback["perturbation.weight_perturbation"], feedback
     assert "ended the grading process" in feedback["perturbation.gradient_snr"], feedback
-    assert "was skipped" in feedback["perturbation.stable_step"], feedback
-    # None of the floods may reach the grader: alone it peaks near 80 MB (2026-12-02), so a 250 MB bound
-    # fails if any of them (500 MB printed, 400 MB written to each descriptor) were buffered whole.
+    # None of the floods may reach the grader: it peaks near 80 MB (2026-12-02, alone and in the parallel
+    # suite), so a 250 MB bound fails if any of them (500 MB printed, 400 MB written to each descriptor) were
+    # buffered whole.
     assert peak_mb < 250, f"the grader itself took {peak_mb:.0f} MB"
 
 
