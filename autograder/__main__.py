@@ -187,6 +187,9 @@ def cmd_secret(args) -> int:
 
 
 def cmd_list(args) -> int:
+    if getattr(args, "where", None) is not None:     # the places of each exercise (autograder.where)
+        from .where import print_where
+        return print_where(args.where)
     from .exercises import EXERCISES
     for e in EXERCISES.values():
         precision = "float32 ok" if e.float32 else "float64 only"
@@ -263,6 +266,9 @@ def main(argv=None) -> int:
     p.add_argument("file")
     p.set_defaults(run=cmd_secret)
     p = sub.add_parser("list", help="list the exercises")
+    p.add_argument("--where", nargs="?", const="", metavar="ID",
+                   help="where each exercise (or those whose id starts with ID) lives: reference, JAX twin, check, "
+                        "fixtures, hidden fixtures, allowlist, notebook cell")
     p.set_defaults(run=cmd_list)
     args = parser.parse_args(argv)
     return args.run(args)

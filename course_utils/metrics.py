@@ -1,5 +1,7 @@
 """Measures of the course: how close an update is to the gradient (bias), how noisy it is
-(variance), and how well the network does. NumPy; they accept JAX arrays and gradient dicts."""
+(variance), and how well the network does. NumPy; they accept JAX arrays and gradient dicts.
+
+A lower layer: the tutorials' modules import these measures; this module imports none of them."""
 from __future__ import annotations
 
 import numpy as np
@@ -24,9 +26,21 @@ def angle_degrees(a, b) -> float:
 
 
 def gradient_snr(samples) -> float:
-    """Signal-to-noise ratio of gradient samples (S, P); see course_utils.perturbation.gradient_snr."""
-    from .perturbation import gradient_snr as snr
-    return snr(samples)
+    """The signal-to-noise ratio of a gradient estimator (exercise perturbation.gradient_snr, where
+    tutorial 01 derives it; course_utils.perturbation.gradient_snr is this measure under its name).
+
+    Arguments:
+        samples: (S, P): S independent estimates (one per example, or per noise draw) of a
+            P-parameter gradient, one per row.
+    Returns:
+        float: the mean over parameters of |mean_s| / std_s (std with ddof=0, across the S rows).
+        Parameters whose std is exactly 0 (always-off input pixels, for instance) carry no signal
+        and are left out of the mean.
+    """
+    samples = np.asarray(samples, dtype=np.float64)
+    mean, std = samples.mean(axis=0), samples.std(axis=0)
+    used = std > 0
+    return float(np.mean(np.abs(mean[used]) / std[used]))
 
 
 def accuracy(predictions, labels) -> float:

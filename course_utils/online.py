@@ -34,10 +34,8 @@ import time
 import numpy as np
 
 from .metrics import angle_degrees
+from .neurons import LIF_TAU_RC, LIF_TAU_REF, NEURONS, RELU_RATE   # (names of this module too)
 
-NEURONS = ("relu", "lif")
-LIF_TAU_RC, LIF_TAU_REF = 0.02, 0.002          # seconds: Nengo's LIF defaults
-RELU_RATE = 100.0                              # Hz per unit current: nengo.RectifiedLinear(amplitude=100)
 PERIODS = (1.0, np.sqrt(2.0))           # seconds: incommensurate, so x(t) fills the square
 TASK = "y* = x0 x1, x_i = sin(2 pi t / P_i), P = 1 s and 1.41 s; learning stops after learn_fraction"
 

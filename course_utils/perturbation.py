@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import metrics
+from .metrics import cosine_similarity
 from .mlp import forward, layer_gradients, mse_loss, num_layers, per_example_loss
 
 
@@ -78,11 +80,11 @@ def gradient_snr(samples):
         float: the mean over parameters of |mean_s| / std_s (std with ddof=0, across the S rows).
         Parameters whose std is exactly 0 (always-off input pixels, for instance) carry no signal
         and are left out of the mean.
+
+    The computation is the course's shared measure, course_utils.metrics.gradient_snr (written once,
+    there); this is its name in tutorial 01.
     """
-    samples = np.asarray(samples, dtype=np.float64)
-    mean, std = samples.mean(axis=0), samples.std(axis=0)
-    used = std > 0
-    return float(np.mean(np.abs(mean[used]) / std[used]))
+    return metrics.gradient_snr(samples)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -203,7 +205,6 @@ def cosine_vs_samples(method, params, x, y, sigma, sample_counts, rng, activatio
     """Cosine similarity to the backprop gradient of the K-sample average, for each K.
 
     progress: a progress bar over all the noise draws (the sum of sample_counts)."""
-    from .metrics import cosine_similarity
     from .mlp import backprop_gradients
     from .progress import progress_bar
     true = backprop_gradients(params, x, y, activation)
@@ -218,7 +219,6 @@ def single_estimate_alignment(method, params, x, y, sigma, rng, draws=20, keep=N
     """Mean over ``draws`` noise draws of the cosine similarity between ONE estimate (K = 1) and
     the backprop gradient, over the parameters in ``keep`` (default: all). For weight perturbation
     it is about sqrt(2 / (pi P)) for P perturbed parameters: it falls as the network grows."""
-    from .metrics import cosine_similarity
     from .mlp import backprop_gradients
     keep = keep or tuple(params)
     true = backprop_gradients(params, x, y, activation)
@@ -237,7 +237,6 @@ def cosine_vs_sigma(method, params, x, y, sigmas, num_samples, seed=0, dtype=np.
     float32 shows rounding (a loss change of size ~sigma drowns in the loss's rounding error, ~1e-7
     relative in float32, ~1e-16 in float64). Returns a list of floats, one per sigma.
     """
-    from .metrics import cosine_similarity
     from .mlp import backprop_gradients
     true = backprop_gradients(params, x, y, activation)
     cast = {k: np.asarray(v, dtype=dtype) for k, v in params.items()}

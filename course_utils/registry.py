@@ -19,12 +19,17 @@ Kinds. ``kind="classifier"`` (the default) is the protocol above: a network trai
 ``kind="online"`` (tutorial 05) is a network learning a function of time while it runs; its
 ``numpy`` and ``jax`` attributes name simulators, and the runner calls
 ``course_utils.online.run_rule(name, cfg, backend, seeds)`` instead of the trainer.
+
+The rules themselves (``Rule``, one entry per rule) are written in course_utils/rules.py, which imports
+nothing of the course; this module imports that list and registers each entry, so the two import one
+way (registry -> rules).
 """
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Callable
+
+from .rules import COURSE_RULES, Rule  # noqa: F401  (Rule: the entry type, a name of this module too)
 
 
 @dataclass(frozen=True)
@@ -32,31 +37,6 @@ class Backend:
     init: Callable
     step: Callable
     predict: Callable
-
-
-@dataclass(frozen=True)
-class Rule:
-    name: str
-    summary: str
-    tutorial: str
-    numpy: str
-    jax: str
-    defaults: dict = field(default_factory=dict)
-    kind: str = "classifier"            # or "online" (see the module docstring)
-
-    def backend(self, name: str) -> Backend:
-        """The "numpy" or "jax" implementation of this rule."""
-        if name not in ("numpy", "jax"):
-            raise ValueError(f"unknown backend {name!r}; choose numpy or jax")
-        module, attribute = getattr(self, name).split(":")
-        return getattr(importlib.import_module(module), attribute)
-
-    def config(self, **overrides: Any) -> dict:
-        unknown = [k for k, v in overrides.items() if v is not None and k not in self.defaults]
-        if unknown:
-            raise ValueError(f"rule {self.name!r} has no setting(s) {unknown}; "
-                             f"it has {sorted(self.defaults)}")
-        return {**self.defaults, **{k: v for k, v in overrides.items() if v is not None}}
 
 
 RULES: dict[str, Rule] = {}
@@ -69,8 +49,11 @@ def register(rule: Rule) -> Rule:
     return rule
 
 
+for _rule in COURSE_RULES:          # the course's rules (course_utils/rules.py), registered here, once
+    register(_rule)
+
+
 def get_rule(name: str) -> Rule:
-    from . import rules  # noqa: F401  (fills RULES)
     if name not in RULES:
         raise KeyError(f"unknown rule {name!r}; registered rules: {', '.join(RULES)}")
     return RULES[name]
@@ -78,5 +61,4 @@ def get_rule(name: str) -> Rule:
 
 def all_rules(kind: str | None = None) -> dict[str, Rule]:
     """Every registered rule, or only those of one ``kind`` ("classifier" or "online")."""
-    from . import rules  # noqa: F401
     return {name: rule for name, rule in RULES.items() if kind is None or rule.kind == kind}

@@ -1,14 +1,59 @@
-"""Every learning rule of the course, registered once (see registry.py for the protocol).
+"""Every learning rule of the course, once: what a rule is (``Rule``), then one entry per rule
+(``COURSE_RULES``). The registry (course_utils.registry: the protocol of the implementations, and
+lookup by name) registers these entries; this module imports nothing of the course, so the registry
+can import it without a circle.
 
 Common settings: sizes (layer widths), activation, learning_rate, batch_size, epochs.
 The defaults are the ones that `make run` and `python -m course_utils.run RULE` use.
 """
-from .registry import Rule, register
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One learning rule: its name, a one-line summary, its tutorial, its NumPy and JAX
+    implementations named "module:attribute" (each a ``course_utils.registry.Backend``, imported on
+    first use), its default settings and its kind ("classifier" or "online": see the registry)."""
+    name: str
+    summary: str
+    tutorial: str
+    numpy: str
+    jax: str
+    defaults: dict = field(default_factory=dict)
+    kind: str = "classifier"            # or "online" (see course_utils.registry)
+
+    def backend(self, name: str):
+        """The "numpy" or "jax" implementation of this rule (a course_utils.registry.Backend)."""
+        if name not in ("numpy", "jax"):
+            raise ValueError(f"unknown backend {name!r}; choose numpy or jax")
+        module, attribute = getattr(self, name).split(":")
+        return getattr(importlib.import_module(module), attribute)
+
+    def config(self, **overrides: Any) -> dict:
+        unknown = [k for k, v in overrides.items() if v is not None and k not in self.defaults]
+        if unknown:
+            raise ValueError(f"rule {self.name!r} has no setting(s) {unknown}; "
+                             f"it has {sorted(self.defaults)}")
+        return {**self.defaults, **{k: v for k, v in overrides.items() if v is not None}}
+
+
+COURSE_RULES: list[Rule] = []       # in course order; course_utils.registry registers each of them
+
+
+def add(rule: Rule) -> Rule:
+    """Append ``rule`` to COURSE_RULES (the registry registers it, and refuses a name used twice)."""
+    COURSE_RULES.append(rule)
+    return rule
+
 
 MLP = {"sizes": (784, 100, 10), "activation": "sigmoid"}
 
 # --- Tutorial 01: perturbation learning --------------------------------------------------------
-register(Rule(
+add(Rule(
     name="backprop",
     summary="exact gradient by backpropagation (the baseline)",
     tutorial="01_perturbation",
@@ -16,7 +61,7 @@ register(Rule(
     jax="course_utils.jax.perturbation:BACKPROP",
     defaults={**MLP, "learning_rate": 0.1, "batch_size": 8, "epochs": 20},
 ))
-register(Rule(
+add(Rule(
     name="weight_perturbation",
     summary="perturb every weight, correlate the loss change with the perturbation",
     tutorial="01_perturbation",
@@ -25,7 +70,7 @@ register(Rule(
     defaults={**MLP, "learning_rate": 0.0005, "batch_size": 8, "epochs": 20, "sigma": 1e-3,
               "perturbations": 1},
 ))
-register(Rule(
+add(Rule(
     name="node_perturbation",
     summary="perturb the units' pre-activations, one extra forward pass per batch",
     tutorial="01_perturbation",
@@ -35,7 +80,7 @@ register(Rule(
 ))
 
 # --- Tutorial 02: the weight transport problem ---------------------------------------------------
-register(Rule(
+add(Rule(
     name="feedback_alignment",
     summary="backprop with a fixed random feedback matrix B in place of W^T",
     tutorial="02_weight_transport",
@@ -44,7 +89,7 @@ register(Rule(
     # feedback_gain: B_l ~ N(0, gain^2 / H_l); the error reaching the hidden layer scales with it
     defaults={**MLP, "learning_rate": 0.03, "batch_size": 8, "epochs": 20, "feedback_gain": 4.0},
 ))
-register(Rule(
+add(Rule(
     name="direct_feedback_alignment",
     summary="each hidden layer gets the output error through its own fixed random matrix",
     tutorial="02_weight_transport",
@@ -53,7 +98,7 @@ register(Rule(
     defaults={"sizes": (784, 100, 100, 10), "activation": "sigmoid", "learning_rate": 0.03,
               "batch_size": 8, "epochs": 20, "feedback_gain": 4.0},
 ))
-register(Rule(
+add(Rule(
     name="kolen_pollack",
     summary="feedback alignment whose B gets W's transposed update and the same decay",
     tutorial="02_weight_transport",
@@ -64,7 +109,7 @@ register(Rule(
 ))
 
 # --- Tutorial 04: forward-forward ------------------------------------------------------------------
-register(Rule(
+add(Rule(
     name="forward_forward",
     summary="layer-local goodness objectives, positive vs (hard) negative label embeddings, Adam",
     tutorial="04_forward_forward",
@@ -75,7 +120,7 @@ register(Rule(
 ))
 
 # --- Tutorial 03: equilibrium propagation ----------------------------------------------------------
-register(Rule(
+add(Rule(
     name="eqprop",
     summary="free and nudged relaxation of a Hopfield-like network; contrastive local update",
     tutorial="03_eqprop",
@@ -99,7 +144,7 @@ register(Rule(
 ONLINE = {"neurons": 10, "neuron": "relu", "seconds": 100.0, "dt": 0.001, "tau": 0.005,
           "decoder_rate": 1e-3, "encoder_rate": 0.0, "feedback": "fa", "feedback_scale": 1e-3,
           "record_every": 100, "learn_fraction": 0.75}
-register(Rule(
+add(Rule(
     name="online_decoders_only",
     summary="PES (the delta rule) on the decoders; encoders and biases fixed and random",
     tutorial="05_online", kind="online",
@@ -107,7 +152,7 @@ register(Rule(
     jax="course_utils.jax.online:simulate",
     defaults=ONLINE,
 ))
-register(Rule(
+add(Rule(
     name="online_feedback_alignment",
     summary="PES on the decoders; encoders and biases by the error through a fixed random B",
     tutorial="05_online", kind="online",
@@ -115,7 +160,7 @@ register(Rule(
     jax="course_utils.jax.online:simulate",
     defaults={**ONLINE, "encoder_rate": 5.0, "feedback": "fa"},
 ))
-register(Rule(
+add(Rule(
     name="online_backprop",
     summary="PES on the decoders; encoders and biases by the error through d^T (weight transport)",
     tutorial="05_online", kind="online",

@@ -5,6 +5,8 @@ between B and d^T, an inner scan over the ``record_every`` steps between them); 
 one program with ``vmap``. The task (inputs, target) is computed once in NumPy and passed in, so the
 NumPy reference and this twin see the same samples; the networks come from
 ``course_utils.online.init_network`` with numpy's default_rng(seed) (explicit seeds, no global RNG).
+The neurons' constants come from ``course_utils.neurons``, as the reference's do; this module does not
+import the reference (whose ``run_rule`` imports this one for ``backend="jax"``).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..online import LIF_TAU_RC, LIF_TAU_REF, RELU_RATE
+from ..neurons import LIF_TAU_RC, LIF_TAU_REF, RELU_RATE
 
 
 def rate(current, neuron: str = "relu"):
