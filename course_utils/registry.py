@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .rules import COURSE_RULES, Rule  # noqa: F401  (Rule: the entry type, a name of this module too)
+from .rules import COURSE_RULES, Rule      # Rule: the entry type, written there, a name of this module too
 
 
 @dataclass(frozen=True)
