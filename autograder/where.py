@@ -131,11 +131,12 @@ def _twin(exercise, module: str, name: str) -> tuple[str, str]:
 
 
 def _check_place(exercise) -> Place:
-    """The Exercise(...) entry of ``exercise`` in autograder/exercises/<tutorial>.py: the line of its id."""
+    """The Exercise(...) entry of ``exercise`` in autograder/exercises/<tutorial>.py: the line of its id
+    (any call with id="<the id>": Exercise or a subclass of it)."""
     module = f"{__package__}.exercises.{ASSIGNMENTS[assignment_of(exercise)]}"
     path = _module_path(module)
     for node in ast.walk(_tree(path)):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Exercise":
+        if isinstance(node, ast.Call):
             for keyword in node.keywords:
                 if keyword.arg == "id" and isinstance(keyword.value, ast.Constant) \
                         and keyword.value.value == exercise.id:
