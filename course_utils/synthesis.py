@@ -1,20 +1,28 @@
 """Tutorial 06, every rule on one map: the measurements the synthesis notebook plots, and its figures.
 
 Each rule of the course estimates a gradient and pays for something it does not need. The map puts
-the price of each on two axes, measured the same way for every rule:
+the price of each on two axes, measured the same way for every rule, at the same minibatch size
+(MAP_BATCH) and at shared checkpoints of training (course_utils.synthesis_study):
 
-    bias      the cosine between the rule's mean update and the true gradient, at the same parameters
-              and on the same minibatches: cos(mean_s u_s, mean_s g_s)  (1 = the gradient's direction)
-    variance  the gradient signal-to-noise ratio of the updates, as in tutorial 01
-              (course_utils.perturbation.gradient_snr): mean over parameters of |mean_s u_s| / std_s u_s
+    bias      the cosine between the rule's expected update m = E[u] and the expected true gradient
+              mu = E[g] (1 = the gradient's direction)
+    variance  the signal-to-noise ratio of ONE update, |m| / sqrt(E|u - m|^2) (higher = less noise)
 
-where u_s is the rule's update on minibatch s (with its own noise draw) and g_s the true gradient on the
-same minibatch (course_utils.jax.synthesis says what both are for each rule). A third quantity, the
-**cost**, is the work of one training step in forward-pass equivalents (``forward_pass_equivalents``,
-counted from the rule's structure) and in measured seconds. Forward-forward has no true gradient of a
-shared loss (its objective is its own, layer by layer): it is measured for variance and cost only, and
-drawn apart. ``PLAUSIBILITY`` lists what each rule needs of a brain, with one reason per entry, and
-``sweep`` / ``accuracy_summary`` give accuracy against training time with the spread over seeds.
+where u is the rule's update on a random minibatch (with its own noise draw) and g the true gradient on
+the same minibatch (course_utils.jax.synthesis says what both are for each rule). Neither depends on the
+number S of samples they are estimated from: the squared norms and the dot product come from sums over
+pairs of *different* samples, which the noise does not bias (``_estimates``), so an unbiased rule sits at
+cosine 1 whatever S, where the plain cosine of the mean of S updates only climbs towards it as S grows
+(that plain cosine, and tutorial 01's per-parameter SNR at S with its floor sqrt(2 / (pi S)), are kept
+beside them). Standard errors come from the jackknife over chunks of samples.
+
+A third quantity, the **cost**, is the work of one training step per example, in FLOPs counted from the
+rule's structure (``flops_per_example``; ``forward_pass_equivalents`` gives its parts in forward passes of
+the rule's own network), with the random numbers it draws beside it and the measured time per example.
+Forward-forward has no true gradient of a shared loss (its objective is its own, layer by layer): it is
+measured for variance and cost only, and drawn apart. ``PLAUSIBILITY`` lists what each rule needs of a
+brain, with one reason per entry, and ``sweep`` / ``accuracy_summary`` give accuracy against training time
+with the spread over seeds.
 
 One architecture where the rules allow it: the registered settings (course_utils.rules), i.e. the
 784-100-10 sigmoid MLP for backprop, the perturbation rules, feedback alignment and Kolen-Pollack; two
@@ -82,95 +90,202 @@ def snr_from_moments(count, mean, m2):
 # ----------------------------------------------------------------------------------------------
 # Sampling each rule's updates on many minibatches, and measuring it.
 
+MAP_BATCH = 16          # the map takes every rule's updates on minibatches of this size (one size for all)
+
+
+def _minibatch_indices(n, batch_size, count, rng):
+    """(count, N) positions in a training set of n examples: each minibatch drawn without replacement."""
+    return np.stack([rng.choice(n, size=batch_size, replace=False) for _ in range(count)]).astype(np.int32)
+
+
 def _minibatches(data, batch_size, count, rng):
-    """(count, N, D) inputs and (count, N, C) one-hot targets: each minibatch drawn without replacement."""
+    """(count, N, D) inputs, (count, N, C) one-hot targets and (count, N) positions in the training set."""
     from .data import one_hot
-    n = len(data.x_train)
-    idx = np.stack([rng.choice(n, size=batch_size, replace=False) for _ in range(count)])
-    return data.x_train[idx].astype(np.float32), one_hot(data.y_train[idx.ravel()]).reshape(count, batch_size, -1)
+    idx = _minibatch_indices(len(data.x_train), batch_size, count, rng)
+    x = data.x_train[idx].astype(np.float32)
+    return x, one_hot(data.y_train[idx.ravel()]).reshape(count, batch_size, -1).astype(np.float32), idx
 
 
 _SAMPLERS: dict = {}
 
 
-def _sampler(rule, cfg):
-    """course_utils.jax.synthesis.update_function, one per rule and settings (compiled once per shape)."""
-    from .jax.synthesis import update_function
-    key = (rule, repr(sorted(cfg.items())))
+def _compiled(kind, rule, cfg):
+    """course_utils.jax.synthesis's update_function or moments_function, one per rule and settings."""
+    from .jax import synthesis as jsyn
+    key = (kind, rule, repr(sorted(cfg.items())))
     if key not in _SAMPLERS:
-        _SAMPLERS[key] = update_function(rule, cfg)
+        _SAMPLERS[key] = (jsyn.update_function if kind == "updates" else jsyn.moments_function)(rule, cfg)
     return _SAMPLERS[key]
 
 
-def update_chunks(rule, state, data, cfg=None, samples=64, chunk=16, seed=0):
+def _config(rule, cfg, batch_size=None):
+    from .registry import get_rule
+    cfg = dict(cfg or get_rule(rule).config())
+    if batch_size is not None:
+        cfg["batch_size"] = int(batch_size)
+    return cfg
+
+
+def update_chunks(rule, state, data, cfg=None, samples=64, chunk=16, seed=0, batch_size=None):
     """Yield the rule's updates and the true gradients in chunks: (updates (n, P), true (n, P) or None),
-    float64, ``samples`` rows in all, each on its own minibatch of the rule's batch size with its own
-    noise (course_utils.jax.synthesis.update_function). state: the rule's state, one seed."""
+    float64, ``samples`` rows in all, each on its own minibatch (of ``batch_size`` examples, default the
+    rule's own) with its own noise (course_utils.jax.synthesis.update_function). state: one seed's."""
     import jax
 
-    from .registry import get_rule
-    cfg = cfg or get_rule(rule).config()
-    sampler = _sampler(rule, cfg)
+    cfg = _config(rule, cfg, batch_size)
+    sampler = _compiled("updates", rule, cfg)
     rng = np.random.default_rng(seed)
     keys = jax.random.split(jax.random.PRNGKey(seed), samples)
     for start in range(0, samples, chunk):
         n = min(chunk, samples - start)
-        xs, ys = _minibatches(data, cfg["batch_size"], n, rng)
+        xs, ys, idx = _minibatches(data, cfg["batch_size"], n, rng)
         if n < chunk:   # one compiled shape: pad the last chunk and drop the padding
-            xs, ys = np.concatenate([xs, xs[:chunk - n]]), np.concatenate([ys, ys[:chunk - n]])
-            chunk_keys = np.concatenate([np.asarray(keys[start:]), np.asarray(keys[:chunk - n])])
+            pad = chunk - n
+            xs, ys, idx = np.concatenate([xs, xs[:pad]]), np.concatenate([ys, ys[:pad]]), np.concatenate([idx, idx[:pad]])
+            chunk_keys = np.concatenate([np.asarray(keys[start:]), np.asarray(keys[:pad])])
         else:
             chunk_keys = keys[start:start + n]
-        updates, true = sampler(state, xs, ys, chunk_keys)
+        updates, true = sampler(state, xs, ys, chunk_keys, idx)
         yield (np.asarray(updates, dtype=np.float64)[:n],
                None if true is None else np.asarray(true, dtype=np.float64)[:n])
 
 
-def rule_samples(rule, state, data, cfg=None, samples=64, chunk=16, seed=0):
+def rule_samples(rule, state, data, cfg=None, samples=64, chunk=16, seed=0, batch_size=None):
     """All of a rule's samples at once: (updates (S, P), true (S, P) or None). For small S (the exercise)."""
-    parts = list(update_chunks(rule, state, data, cfg, samples, chunk, seed))
+    parts = list(update_chunks(rule, state, data, cfg, samples, chunk, seed, batch_size))
     updates = np.concatenate([u for u, _ in parts])
     true = None if parts[0][1] is None else np.concatenate([t for _, t in parts])
     return updates, true
 
 
-def measure_rule(rule, state, data, cfg=None, samples=128, chunk=16, seed=0):
-    """One rule's place on the map, from ``samples`` minibatches of its own batch size.
+def sample_sums(rule, state, data, cfg=None, samples=256, chunk=16, batch_size=MAP_BATCH, seed=0):
+    """The sums that map_coordinates needs, from ``samples`` updates of the rule (each on its own
+    minibatch of ``batch_size`` examples, with its own noise), reduced on the device chunk by chunk
+    (course_utils.jax.synthesis.moments_function): memory O(P) per chunk, never all the samples.
 
-    Returns a dict:
-        "cosine": cos(mean update, mean true gradient) over all the samples (None for forward-forward);
-        "cosine_by_samples": (S,) the same cosine after the first 1, 2, ..., S samples: a biased rule's
-            curve flattens below 1, a noisy unbiased one keeps climbing towards 1 (None for FF);
-        "snr": the updates' gradient SNR; "samples": S; "parameters": P; "batch_size": N;
-        "objective": "shared loss" or "own objective".
-    Memory stays O(P): the samples are reduced chunk by chunk (merge_moments).
-    """
-    from .registry import get_rule
-    cfg = cfg or get_rule(rule).config()
-    moments, update_sum, true_sum, cosines = None, None, None, []
-    for updates, true in update_chunks(rule, state, data, cfg, samples, chunk, seed):
-        moments = merge_moments(moments, updates)
-        if true is not None:
-            running_u = np.cumsum(updates, axis=0) + (0.0 if update_sum is None else update_sum)
-            running_t = np.cumsum(true, axis=0) + (0.0 if true_sum is None else true_sum)
-            cosines.extend(cosine_similarity(u, t) for u, t in zip(running_u, running_t))
-            update_sum, true_sum = running_u[-1], running_t[-1]
-    count, mean, m2 = moments
-    own = rule in OWN_OBJECTIVE
-    return {"rule": rule, "cosine": None if own else cosines[-1],
-            "cosine_by_samples": None if own else np.array(cosines),
-            "snr": snr_from_moments(count, mean, m2), "samples": int(count), "parameters": int(mean.size),
-            "batch_size": int(cfg["batch_size"]), "objective": "own objective" if own else "shared loss"}
+    Returns {"u": (K, P), "g": (K, P) or None, "u2": (P,), "uu", "gg", "ug": (K, c)} as float64 NumPy
+    arrays, K = samples // chunk chunks of c = chunk samples (samples is rounded down to a multiple)."""
+    import jax
+    import jax.numpy as jnp
+
+    from .data import one_hot
+    cfg = _config(rule, cfg, batch_size)
+    K = max(samples // chunk, 2)
+    rng = np.random.default_rng(seed)
+    idx = _minibatch_indices(len(data.x_train), cfg["batch_size"], K * chunk, rng).reshape(K, chunk, -1)
+    keys = jax.random.split(jax.random.PRNGKey(seed), K * chunk).reshape(K, chunk, -1)
+    x_train = jnp.asarray(data.x_train, jnp.float32)
+    y_train = jnp.asarray(one_hot(data.y_train), jnp.float32)
+    out = _compiled("moments", rule, cfg)(state, x_train, y_train, jnp.asarray(idx), keys)
+    out = {k: np.asarray(v, dtype=np.float64) for k, v in jax.block_until_ready(out).items()}
+    if rule in OWN_OBJECTIVE:
+        out["g"] = None
+    return out
 
 
-def rule_map(states, data, samples=128, chunk=16, seed=0, progress=True):
-    """measure_rule for every rule of ``states`` ({rule: (state, cfg)}) -> {rule: measurement}."""
+def _estimates(S, U, G, quu, qgg, qug):
+    """The map's estimates from S samples' sums (U = sum u, G = sum g, quu = sum |u|^2, ...).
+
+    With m = E[u] and mu = E[g], the sums over pairs of different samples are unbiased:
+        |m|^2 ~ (|U|^2 - quu) / (S (S-1)),  m.mu ~ (U.G - qug) / (S (S-1)),  |mu|^2 ~ (|G|^2 - qgg) / (S (S-1))
+    and the noise of one update, E|u - m|^2 = tr Cov(u) ~ (quu - |U|^2 / S) / (S - 1). Hence
+        cosine = m.mu / (|m| |mu|)        the bias coordinate, whatever S (no noise term left in it)
+        snr    = |m| / sqrt(tr Cov(u))    the signal-to-noise ratio of ONE update, whatever S
+    (0 when the signal is not resolved: |m|^2's estimate <= 0). Also the plain cosine of the means,
+    U.G / (|U| |G|), which grows with S for a noisy rule."""
+    pairs = S * (S - 1.0)
+    UU = float(U @ U)
+    signal2 = (UU - quu) / pairs
+    noise2 = max((quu - UU / S) / (S - 1.0), 1e-300)
+    out = {"signal": float(np.sqrt(max(signal2, 0.0))), "noise": float(np.sqrt(noise2)),
+           "snr": float(np.sqrt(max(signal2, 0.0) / noise2)), "resolved": bool(signal2 > 0)}
+    if G is not None:
+        GG, UG = float(G @ G), float(U @ G)
+        true2, cross = (GG - qgg) / pairs, (UG - qug) / pairs
+        out["cosine"] = float(cross / np.sqrt(signal2 * true2)) if signal2 > 0 and true2 > 0 else float("nan")
+        out["cosine_plain"] = float(UG / np.sqrt(UU * GG)) if UU > 0 and GG > 0 else float("nan")
+        out["true_signal2"], out["true_mean_square"] = float(true2), float(qgg / S)
+    return out
+
+
+def map_coordinates(sums):
+    """A rule's place on the map from sample_sums(...): the estimates of _estimates on all S samples,
+    with standard errors by the jackknife over the K chunks (each left out in turn), the plain cosine and
+    the corrected one after 1, 2, ..., K chunks, and tutorial 01's per-parameter SNR at S with its noise
+    floor sqrt(2 / (pi S)) (course_utils.perturbation.snr_noise_floor).
+
+    Returns {"cosine", "cosine_se", "cosine_plain", "snr", "snr_se", "signal", "noise", "resolved",
+    "samples", "parameters", "snr_per_parameter", "snr_floor", "by_samples": {"S", "plain", "corrected"}}
+    (the cosine entries None for a rule without a true gradient)."""
+    U_k, G_k = sums["u"], sums["g"]
+    K, c = sums["uu"].shape
+    S = K * c
+    q = {name: sums[name].sum(axis=1) for name in ("uu", "gg", "ug")}            # (K,) per chunk
+    U = U_k.sum(axis=0)
+    G = None if G_k is None else G_k.sum(axis=0)
+    est = lambda drop=None: _estimates(  # noqa: E731
+        S - (0 if drop is None else c), U if drop is None else U - U_k[drop],
+        None if G is None else (G if drop is None else G - G_k[drop]),
+        *[q[n].sum() - (0.0 if drop is None else q[n][drop]) for n in ("uu", "gg", "ug")])
+    whole = est()
+    leave_out = [est(k) for k in range(K)]
+
+    def se(name):
+        values = np.array([e[name] for e in leave_out], dtype=np.float64)
+        values = values[np.isfinite(values)]
+        return float(np.sqrt((K - 1) / K * np.sum((values - values.mean()) ** 2))) if values.size > 1 else float("nan")
+
+    mean, m2 = U / S, sums["u2"] - U**2 / S
+    out = {**whole, "snr_se": se("snr"), "samples": int(S), "parameters": int(U.size),
+           "snr_per_parameter": snr_from_moments(S, mean, np.maximum(m2, 0.0)),
+           "snr_floor": float(np.sqrt(2.0 / (np.pi * S)))}
+    if G is None:
+        out.update(cosine=None, cosine_se=None, cosine_plain=None, by_samples=None)
+        return out
+    out["cosine_se"] = se("cosine")
+    cum = lambda a: np.cumsum(a, axis=0)  # noqa: E731
+    Uc, Gc, qc = cum(U_k), cum(G_k), {n: cum(q[n]) for n in q}
+    steps = [_estimates((j + 1) * c, Uc[j], Gc[j], qc["uu"][j], qc["gg"][j], qc["ug"][j]) for j in range(K)]
+    out["by_samples"] = {"S": [(j + 1) * c for j in range(K)], "plain": [e["cosine_plain"] for e in steps],
+                         "corrected": [e["cosine"] for e in steps]}
+    return out
+
+
+def measure_rule(rule, state, data, cfg=None, samples=256, chunk=16, seed=0, batch_size=MAP_BATCH):
+    """One rule's place on the map: map_coordinates of ``samples`` updates on minibatches of
+    ``batch_size`` (the same for every rule), plus "rule", "batch_size" and "objective" ("shared loss", or
+    "own objective" for forward-forward, which has no cosine)."""
+    import time
+    cfg = _config(rule, cfg, batch_size)
+    start = time.perf_counter()
+    out = map_coordinates(sample_sums(rule, state, data, cfg, samples, chunk, cfg["batch_size"], seed))
+    if rule == "weight_perturbation" and cfg.get("perturbations", 1) == 1:
+        out["snr_model"] = weight_perturbation_snr(out["true_signal2"], out["true_mean_square"], out["parameters"])
+    return {"rule": rule, "batch_size": int(cfg["batch_size"]), "seconds": time.perf_counter() - start,
+            "objective": "own objective" if rule in OWN_OBJECTIVE else "shared loss", **out}
+
+
+def weight_perturbation_snr(true_signal2, true_mean_square, parameters):
+    """Weight perturbation's SNR of one update, predicted from the true gradients alone. To first order in
+    sigma its update on minibatch b is u = (g_b . psi) psi / sigma^2 with psi ~ N(0, sigma^2 I_P), so
+    E[u] = E[g_b] = mu and E|u|^2 = (P + 2) E|g_b|^2 (Gaussian fourth moments): tr Cov(u) =
+    (P + 2) E|g_b|^2 - |mu|^2, and the SNR is |mu| / sqrt(that). true_signal2: |mu|^2's estimate;
+    true_mean_square: E|g_b|^2's. About 1 / sqrt(P) at best (all minibatches agree), lower as they disagree."""
+    if not true_signal2 > 0:
+        return 0.0
+    return float(np.sqrt(true_signal2 / ((parameters + 2.0) * true_mean_square - true_signal2)))
+
+
+def rule_map(states, data, samples=256, chunk=16, seed=0, batch_size=MAP_BATCH, progress=True):
+    """measure_rule for every rule of ``states`` ({rule: (state, cfg)}) -> {rule: measurement}.
+    samples: one number for all, or {rule: number} (rules left out get 256)."""
     from .progress import progress_bar
     out = {}
     with progress_bar(total=len(states), desc="measuring the map", disable=not progress, unit="rule") as bar:
         for rule, (state, cfg) in states.items():
             bar.set_postfix_str(rule)
-            out[rule] = measure_rule(rule, state, data, cfg, samples, chunk, seed)
+            n = samples.get(rule, 256) if isinstance(samples, dict) else samples
+            out[rule] = measure_rule(rule, state, data, cfg, n, chunk, seed, batch_size)
             bar.update(1)
         bar.set_postfix_str("")
     return out
@@ -227,6 +342,39 @@ def forward_pass_equivalents(rule, cfg=None) -> dict:
 def step_cost(rule, cfg=None) -> float:
     """The total of forward_pass_equivalents: forward-pass equivalents per training step."""
     return float(sum(forward_pass_equivalents(rule, cfg).values()))
+
+
+def forward_macs(cfg) -> int:
+    """Multiply-accumulates of one forward pass of ONE example through the rule's own network."""
+    sizes = tuple(cfg["sizes"])
+    return int(sum(a * b for a, b in zip(sizes[:-1], sizes[1:])))
+
+
+def flops_per_example(rule, cfg=None) -> float:
+    """The work of a training step per example, in floating-point operations (2 per multiply-accumulate):
+    step_cost (forward-pass equivalents of the rule's own network) times 2 forward_macs. One unit for
+    every rule, whatever its network: EqProp's 784-500-10 forward pass is 4.9 times the 784-100-10's,
+    forward-forward's 784-500-500 8.1 times."""
+    from .registry import get_rule
+    cfg = cfg or get_rule(rule).config()
+    return step_cost(rule, cfg) * 2.0 * forward_macs(cfg)
+
+
+def random_numbers_per_example(rule, cfg=None) -> float:
+    """Gaussian or Bernoulli numbers drawn per example of a training step (element-wise work that the
+    FLOP count leaves out): weight perturbation draws one per weight per minibatch (P K / N per example),
+    node perturbation one per unit and example, EqProp one sign per minibatch."""
+    from .registry import get_rule
+    cfg = cfg or get_rule(rule).config()
+    sizes, N = tuple(cfg["sizes"]), cfg["batch_size"]
+    if rule == "weight_perturbation":
+        P = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        return P * cfg["perturbations"] / N
+    if rule == "node_perturbation":
+        return float(sum(sizes[1:]))
+    if rule == "eqprop":
+        return 0.0 if cfg.get("symmetric", False) or not cfg["random_sign"] else 1.0 / N
+    return 0.0
 
 
 def steps_per_epoch(result, n_train: int) -> int:
@@ -307,7 +455,8 @@ PLAUSIBILITY = {
         "clock": ("partly", "as backprop, and W and B must take their updates at the same steps"),
     },
     "eqprop": {
-        "weight_transport": ("no", "the same synapse W_ij carries activity both ways: nothing is copied"),
+        "weight_transport": ("partly", "nothing is copied, but the feedback synapse must equal the forward one "
+                                       "(one W both ways): tutorial 02's problem moved into the network (tutorial 03)"),
         "symmetric_weights": ("yes", "the energy has one W for both directions: the top-down drive is rho(s_{l+1}) W_{l+1}"),
         "separate_phase": ("yes", "a free and a nudged relaxation, compared by the update"),
         "global_scalar": ("yes", "beta, with its sign, must be known to every synapse: the update is (1/beta) x a difference"),
@@ -340,18 +489,44 @@ def plausibility_table(rules=None):
 # ----------------------------------------------------------------------------------------------
 # Seed sweeps: accuracy against training time, with the spread over seeds.
 
-def sweep(rules, data, seeds=4, seed=0, progress=True, **overrides):
+def sweep(rules, data, seeds=4, seed=0, progress=True, checkpoints=(), **overrides):
     """Train every rule for ``seeds`` seeds as one program each (course_utils.training.train with
-    seeds=S, JAX) -> {rule: TrainResult}. overrides apply to every rule (epochs=..., for one budget)."""
+    seeds=S, JAX) -> {rule: TrainResult}. overrides apply to every rule (epochs=..., for one budget).
+
+    checkpoints: epochs (0 = before training) at which seed ``seed``'s state is kept, as
+    ``result.checkpoints = {epoch: state}`` (taken by train's monitor, outside the timed part)."""
     from .training import train
-    return {rule: train(rule, data, backend="jax", seed=seed, progress=progress, seeds=seeds, **overrides)
-            for rule in rules}
+    wanted, out = set(int(e) for e in checkpoints), {}
+    for rule in rules:
+        saved, calls = {}, [0]
+
+        def keep(state, saved=saved, calls=calls):
+            epoch, index = divmod(calls[0], int(seeds))   # train calls it per seed, before and after each epoch
+            calls[0] += 1
+            if index == 0 and epoch in wanted:
+                saved[epoch] = state
+            return {}
+        result = train(rule, data, backend="jax", seed=seed, progress=progress, seeds=seeds,
+                       monitor=keep if wanted else None, **overrides)
+        result.checkpoints = saved
+        out[rule] = result
+    return out
 
 
 def seed_state(result, index=0):
     """One seed's state out of a sweep's stacked state (the leading axis is the seed)."""
     import jax
     return jax.tree_util.tree_map(lambda leaf: leaf[index], result.state)
+
+
+def initial_state(rule, data, seed=0, cfg=None):
+    """The state ``train(rule, data, seed=seed)`` starts from (the same key), without training."""
+    import jax
+
+    from .registry import get_rule
+    cfg = {**(cfg or get_rule(rule).config()), "train_size": len(data.x_train)}
+    _, init_key = jax.random.split(jax.random.PRNGKey(seed))
+    return get_rule(rule).backend("jax").init(init_key, cfg), cfg
 
 
 def accuracy_summary(results, n_train: int):
@@ -389,66 +564,89 @@ def _plain_log_axis(axis):
     axis.set_minor_formatter(NullFormatter())
 
 
-def plot_map(measurements, costs):
-    """The bias-variance map: x the cosine of the mean update with the true gradient, y the gradient
-    SNR (log scale), marker area proportional to the cost (forward-pass equivalents per step).
-    Rules without a shared loss (forward-forward) are drawn in a column of their own, on the right.
+def _marker_area(flops, reference):
+    """Marker area for a cost: 50 points^2 for backprop's FLOPs per example, growing as the square root
+    (forward-forward's 56 times the FLOPs is 7.5 times the area, not 56)."""
+    return 50.0 * np.sqrt(flops / reference)
 
-    measurements: {rule: measure_rule(...)}; costs: {rule: forward-pass equivalents}."""
+
+def plot_map(summary, epoch=None):
+    """The bias-variance map of a study (course_utils.synthesis_study): x the bias coordinate (the cosine
+    of the rule's expected update with the true gradient, corrected for the noise of the S samples), y the
+    signal-to-noise ratio of one update (log scale), each with +-1 standard error (jackknife); marker area
+    the FLOPs per example (square-root scale). A thin line follows each rule from initialisation (small
+    open circle) through the study's checkpoints to ``epoch`` (default: the last). Forward-forward has no
+    true gradient of a shared loss: it is drawn in a column of its own, on the right."""
     import matplotlib.pyplot as plt
 
     from .plotting import color, label
-    fig, (ax, ax_own) = plt.subplots(1, 2, figsize=(10, 4.6), gridspec_kw={"width_ratios": [5, 1]}, sharey=True)
-    size = lambda rule: 60 * costs[rule]  # noqa: E731  (marker area: 60 per forward pass)
-    for rule, m in measurements.items():
-        target = ax_own if m["cosine"] is None else ax
-        x = 0.0 if m["cosine"] is None else m["cosine"]
-        target.scatter([x], [m["snr"]], s=size(rule), color=color(rule), alpha=0.8, edgecolor="k", lw=0.6,
-                       label=f"{label(rule)} ({costs[rule]:.1f} F)", zorder=3)
-    ax.set(xlabel="bias: cosine of the mean update with the true gradient", ylabel="variance: gradient SNR (log)",
-           yscale="log", xlim=(-0.05, 1.12), title="Every rule on one map")
-    snrs = [m["snr"] for m in measurements.values()]
-    ax.set_ylim(min(snrs) / 1.8, max(snrs) * 1.8)
-    _plain_log_axis(ax.yaxis)
-    fig.canvas.draw()
-    placed = []                                 # label positions in pixels: move a label that would overlap
-    for rule, m in sorted(measurements.items(), key=lambda item: (item[1]["cosine"] is None, item[1]["cosine"] or 0)):
-        if m["cosine"] is None:
+    rules = summary["rules"]
+    epochs = sorted(int(e) for e in summary["map"][rules[0]])
+    last = epochs[-1] if epoch is None else int(epoch)
+    shown = [e for e in epochs if e <= last]
+    ref = summary["cost"]["backprop"]["flops_per_example"] if "backprop" in summary["cost"] else 1.0
+    fig, (ax, ax_own) = plt.subplots(1, 2, figsize=(10.5, 5.2), gridspec_kw={"width_ratios": [5, 1]}, sharey=True)
+    snrs = []
+    for rule in rules:
+        points = [summary["map"][rule][str(e)] for e in shown]
+        m, cost = points[-1], summary["cost"][rule]
+        own = m["cosine_se"] is None and m["cosine"] is None
+        target = ax_own if own else ax
+        xs = [0.0 if own else p["cosine"] for p in points]
+        ys = [max(p["snr"], 1e-4) for p in points]
+        snrs += ys
+        tag = f"{label(rule)} ({cost['flops_per_example'] / 1e6:.2f} MFLOP)"
+        target.plot(xs, ys, "-", color=color(rule), lw=0.8, alpha=0.6, zorder=2)
+        target.scatter(xs[:1], ys[:1], s=18, facecolor="white", edgecolor=color(rule), lw=1, zorder=3)
+        x, y = xs[-1], ys[-1]
+        if x is None or not np.isfinite(x):       # the signal is not resolved by the samples
             continue
-        px, py = ax.transData.transform((m["cosine"], m["snr"]))
-        dy = next((d for d in (8, -10, 20, -22, 32, -34)
-                   if not any(abs(px - qx) < 110 and abs(py + d - qy) < 12 for qx, qy in placed)), 8)
-        placed.append((px, py + dy))
-        ax.annotate(label(rule), (m["cosine"], m["snr"]), xytext=(6, dy), textcoords="offset points", fontsize=8,
-                    va="center")
+        target.errorbar([x], [y], xerr=None if own else [[m["cosine_se"] or 0.0]] * 2,
+                        yerr=[[min(m["snr_se"] or 0.0, y * 0.9)], [m["snr_se"] or 0.0]], fmt="none",
+                        ecolor=color(rule), elinewidth=1, capsize=2, zorder=3)
+        target.scatter([x], [y], s=_marker_area(cost["flops_per_example"], ref), color=color(rule), alpha=0.85,
+                       edgecolor="k", lw=0.6, label=tag, zorder=4)
+        target.annotate(label(rule), (x, y), xytext=(0, -22) if own else (7, 7), textcoords="offset points",
+                        fontsize=8, ha="center" if own else "left")
     ax.axvline(1.0, color="grey", lw=0.8, ls=":")
+    ax.set(xlabel="bias: cosine of the expected update with the true gradient\n(1 = unbiased; better to the right)",
+           ylabel="variance: signal-to-noise ratio of one update\n(log scale; less noise higher up)",
+           yscale="log", xlim=(-0.05, 1.25),
+           title=f"Every rule on one map: epoch {last}, minibatches of {summary['settings']['map_batch']}\n"
+                 f"(open circle: at initialisation; bars: +-1 standard error)")
+    ax.set_ylim(min(snrs) / 2.0, max(snrs) * 2.5)
+    _plain_log_axis(ax.yaxis)
     ax_own.set(xticks=[], xlim=(-1, 1), title="own objective\n(no shared gradient)")
-    for rule, m in measurements.items():
-        if m["cosine"] is None:
-            ax_own.annotate(label(rule), (0, m["snr"]), xytext=(0, -22), textcoords="offset points",
-                            fontsize=8, ha="center")
     handles = [h for a in (ax, ax_own) for h in a.get_legend_handles_labels()[0]]
     labels_ = [t for a in (ax, ax_own) for t in a.get_legend_handles_labels()[1]]
-    legend = fig.legend(handles, labels_, loc="lower center", ncol=4, fontsize=8, markerscale=0.5,
-                        title="marker area: cost per step (F = forward passes)", title_fontsize=8)
+    legend = fig.legend(handles, labels_, loc="lower center", ncol=3, fontsize=8, markerscale=0.5,
+                        title="marker area: FLOPs per example of a training step (square-root scale)",
+                        title_fontsize=8)
     legend.get_frame().set_linewidth(0)
-    fig.tight_layout(rect=(0, 0.16, 1, 1))
+    fig.tight_layout(rect=(0, 0.15, 1, 1))
     return fig
 
 
-def plot_cosine_vs_samples(measurements):
-    """The cosine of the mean of the first S updates with the true gradient, against S (log): noise
-    averages away as S grows (the curve climbs), bias does not (the curve levels off below 1)."""
+def plot_cosine_vs_samples(points):
+    """For each rule at one checkpoint ({rule: measure_rule(...)}): the plain cosine of the mean of the
+    first S updates with the mean true gradient (dashed), which grows with S for a noisy rule, and the
+    noise-corrected cosine (solid), which does not: it estimates the limit S -> infinity at every S."""
     import matplotlib.pyplot as plt
 
     from .plotting import color, label
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    for rule, m in measurements.items():
-        if m["cosine_by_samples"] is not None:
-            s = np.arange(1, len(m["cosine_by_samples"]) + 1)
-            ax.plot(s, m["cosine_by_samples"], color=color(rule), label=label(rule))
-    ax.set(xscale="log", xlabel="number of updates averaged (S)", ylabel="cosine with the true gradient",
-           ylim=(-0.05, 1.05), title="Averaging removes variance, not bias")
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for rule, m in points.items():
+        if not m.get("by_samples"):
+            continue
+        b = m["by_samples"]
+        S = np.asarray(b["S"], dtype=float)
+        corrected = np.array([np.nan if v is None else v for v in b["corrected"]], dtype=float)
+        ax.plot(S, b["plain"], "--", color=color(rule), lw=1)
+        ax.plot(S, corrected, "-", color=color(rule), lw=1.6, label=label(rule))
+    ax.set(xscale="log", xlabel="number of updates averaged (S, log scale)", ylabel="cosine with the true gradient",
+           ylim=(-0.1, 1.3), title="Dashed: the plain cosine of the mean of S updates (grows with S)\n"
+                                   "solid: corrected for the noise of S samples (the same at every S)")
+    ax.axhline(1.0, color="grey", lw=0.8, ls=":")
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
     return fig
@@ -490,5 +688,10 @@ def plot_plausibility(rows):
     ax.tick_params(top=True, labeltop=True, bottom=False, labelbottom=False)
     ax.grid(False)
     ax.set_title("What each rule needs", pad=30)
-    fig.tight_layout()
+    from matplotlib.patches import Patch
+    cmap = plt.get_cmap("Oranges")
+    key = [Patch(facecolor=cmap(level[a] / 1.25), edgecolor="grey", label=f"{a}: {meaning}")
+           for a, meaning in (("yes", "needed"), ("partly", "needed in part"), ("no", "not needed"))]
+    fig.legend(handles=key, loc="lower center", ncol=3, fontsize=8, title="colour key", title_fontsize=8)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig

@@ -67,7 +67,7 @@ def test_backprop_on_one_fixed_batch_has_cosine_one_and_a_huge_snr():
     # a training set of one minibatch: every sample is the same batch, so backprop's updates do not vary
     data = _digits(8)
     state, cfg = _state("backprop", 8)
-    m = synthesis.measure_rule("backprop", state, data, cfg, samples=16, chunk=8)
+    m = synthesis.measure_rule("backprop", state, data, cfg, samples=16, chunk=8, batch_size=8)
     assert m["cosine"] == pytest.approx(1.0, abs=1e-6)
     assert m["snr"] > 1e3                            # only float32 rounding of a reordered sum varies
 
@@ -76,32 +76,143 @@ def test_backprop_on_many_batches_is_the_true_gradient_and_varies_with_the_batch
     data = _digits(200)
     state, cfg = _state("backprop", 200)
     m = synthesis.measure_rule("backprop", state, data, cfg, samples=32, chunk=16)
-    np.testing.assert_allclose(m["cosine_by_samples"], 1.0, atol=1e-6)
+    assert m["cosine"] == pytest.approx(1.0, abs=1e-6) and m["cosine_se"] < 1e-6
+    np.testing.assert_allclose(m["by_samples"]["corrected"], 1.0, atol=1e-5)
+    np.testing.assert_allclose(m["by_samples"]["plain"], 1.0, atol=1e-5)
     assert 0.05 < m["snr"] < 100 and m["samples"] == 32 and m["parameters"] == 79510
+    assert m["batch_size"] == synthesis.MAP_BATCH
 
 
 def test_feedback_alignment_with_b_equal_to_w_transposed_is_backprop():
     data = _digits(100)
     state, cfg = _state("feedback_alignment", 100)
     state = {"params": state["params"], "feedback": {"B1": state["params"]["W2"].T}}
-    m = synthesis.measure_rule("feedback_alignment", state, data, cfg, samples=16, chunk=16)
-    np.testing.assert_allclose(m["cosine_by_samples"], 1.0, atol=1e-5)
+    m = synthesis.measure_rule("feedback_alignment", state, data, cfg, samples=32, chunk=16)
+    assert m["cosine"] == pytest.approx(1.0, abs=1e-4)
 
 
-def test_node_perturbation_is_unbiased_its_cosine_climbs_with_the_samples():
+def test_node_perturbation_is_unbiased_at_every_number_of_samples():
+    # the corrected cosine is ~1 at S = 64 and at S = 512 (within 4 standard errors), while the plain
+    # cosine of the mean update climbs with S
     data = _digits(400)
     state, cfg = _state("node_perturbation", 400)
-    m = synthesis.measure_rule("node_perturbation", state, data, cfg, samples=256, chunk=64)
-    cos = m["cosine_by_samples"]
-    assert cos[-1] > 0.8 and cos[-1] > cos[3] + 0.2, (cos[3], cos[-1])
+    few = synthesis.measure_rule("node_perturbation", state, data, cfg, samples=64, chunk=16)
+    many = synthesis.measure_rule("node_perturbation", state, data, cfg, samples=512, chunk=32, seed=1)
+    for m in (few, many):
+        assert abs(m["cosine"] - 1.0) < 4 * m["cosine_se"] + 0.02, (m["cosine"], m["cosine_se"])
+    assert many["cosine_plain"] > few["cosine_plain"] + 0.05, (few["cosine_plain"], many["cosine_plain"])
+    assert many["snr"] == pytest.approx(few["snr"], rel=0.25)          # the SNR of one update, whatever S
 
 
 def test_forward_forward_is_measured_apart():
     data = _digits(300)
     state, cfg = _state("forward_forward", 300)
-    m = synthesis.measure_rule("forward_forward", state, data, cfg, samples=4, chunk=4)
-    assert m["cosine"] is None and m["cosine_by_samples"] is None and m["objective"] == "own objective"
+    m = synthesis.measure_rule("forward_forward", state, data, cfg, samples=8, chunk=4)
+    assert m["cosine"] is None and m["by_samples"] is None and m["objective"] == "own objective"
     assert np.isfinite(m["snr"]) and m["parameters"] == 784 * 500 + 500 + 500 * 500 + 500
+
+
+# --- the estimators, on samples whose answer is known ----------------------------------------------------
+
+def _sums(u, g, chunk):
+    """What sample_sums returns, from all the samples (S, P) at once."""
+    S, P = u.shape
+    K = S // chunk
+    u, g = u[:K * chunk].reshape(K, chunk, P), g[:K * chunk].reshape(K, chunk, P)
+    return {"u": u.sum(axis=1), "g": g.sum(axis=1), "u2": (u * u).sum(axis=(0, 1)), "uu": (u * u).sum(axis=2),
+            "gg": (g * g).sum(axis=2), "ug": (u * g).sum(axis=2)}
+
+
+def _rule(rng, S, P, mu, m, noise, batch_noise=0.3):
+    """S samples of a rule whose expected update is m, on minibatches whose true gradient is mu plus
+    minibatch noise (shared by u and g, as on the map), with the rule's own noise of std ``noise``."""
+    batch = batch_noise * rng.standard_normal((S, P))
+    return m + batch + noise * rng.standard_normal((S, P)), mu + batch
+
+
+@pytest.mark.parametrize("S", [32, 128, 512])
+def test_an_unbiased_rule_sits_at_cosine_one_whatever_the_number_of_samples(S):
+    rng = np.random.default_rng(S)
+    P = 3000
+    mu = rng.standard_normal(P)
+    u, g = _rule(rng, S, P, mu, mu, noise=5.0)          # one update's cosine with mu is about 0.2
+    m = synthesis.map_coordinates(_sums(u, g, 16))
+    assert abs(m["cosine"] - 1.0) < 4 * m["cosine_se"] + 0.01, (m["cosine"], m["cosine_se"])
+    assert m["cosine_plain"] < 0.995                    # the plain cosine still measures the noise
+
+
+@pytest.mark.parametrize("S", [32, 512])
+def test_a_biased_rule_sits_at_its_cosine_whatever_the_number_of_samples(S):
+    rng = np.random.default_rng(10 + S)
+    P = 3000
+    mu = rng.standard_normal(P)
+    m_rule = 0.8 * mu + 0.6 * np.linalg.norm(mu) * _unit_orthogonal(rng, mu)    # cos(m, mu) = 0.8 exactly
+    u, g = _rule(rng, S, P, mu, m_rule, noise=4.0)
+    m = synthesis.map_coordinates(_sums(u, g, 16))
+    assert abs(m["cosine"] - 0.8) < 4 * m["cosine_se"] + 0.01, (m["cosine"], m["cosine_se"])
+
+
+def _unit_orthogonal(rng, v):
+    w = rng.standard_normal(v.size)
+    w -= (w @ v) / (v @ v) * v
+    return w / np.linalg.norm(w)
+
+
+@pytest.mark.parametrize("S", [32, 128, 512])
+def test_the_snr_of_one_update_has_no_noise_floor(S):
+    # signal |m| / sqrt(E|u - m|^2) = |mu| / sqrt(P (0.3^2 + 2^2)) whatever S; tutorial 01's per-parameter
+    # SNR at S sits at (or above) its floor sqrt(2 / (pi S)), which falls with S
+    rng = np.random.default_rng(20 + S)
+    P = 2000
+    mu = 0.2 * rng.standard_normal(P)
+    u, g = _rule(rng, S, P, mu, mu, noise=2.0)
+    m = synthesis.map_coordinates(_sums(u, g, 16))
+    want = np.linalg.norm(mu) / np.sqrt(P * (0.3**2 + 2.0**2))
+    assert abs(m["snr"] - want) < 4 * m["snr_se"] + 0.01 * want, (m["snr"], m["snr_se"], want)
+    assert m["snr_floor"] == pytest.approx(snr_noise_floor(S)) and m["snr_per_parameter"] > 0.9 * m["snr_floor"]
+
+
+@pytest.mark.parametrize("S", [64, 1024])
+def test_pure_noise_has_no_signal_whatever_the_number_of_samples(S):
+    # tutorial 01's per-parameter SNR of pure noise is its floor sqrt(2 / (pi S)); the map's SNR is ~0
+    rng = np.random.default_rng(30 + S)
+    P = 2000
+    u, g = _rule(rng, S, P, np.ones(P), np.zeros(P), noise=1.0, batch_noise=0.0)
+    m = synthesis.map_coordinates(_sums(u, g, 16))
+    assert m["snr_per_parameter"] == pytest.approx(snr_noise_floor(S), rel=0.05)
+    assert m["snr"] < 4 * m["snr_se"] + 0.005 and m["snr"] < 0.3 * m["snr_per_parameter"]
+
+
+def test_the_corrected_cosine_is_flat_in_the_samples_where_the_plain_one_climbs():
+    rng = np.random.default_rng(4)
+    P = 2000
+    mu = rng.standard_normal(P)
+    u, g = _rule(rng, 1024, P, mu, mu, noise=6.0)
+    b = synthesis.map_coordinates(_sums(u, g, 32))["by_samples"]
+    assert b["plain"][-1] > b["plain"][0] + 0.2                      # 0.6 -> 0.98
+    assert abs(b["corrected"][0] - 1.0) < 0.15 and abs(b["corrected"][-1] - 1.0) < 0.02
+
+
+# --- checkpoints --------------------------------------------------------------------------------------------
+
+def test_a_sweep_keeps_seed_zeros_state_at_the_checkpoints():
+    data = _digits(64)
+    results = synthesis.sweep(["backprop"], data, seeds=2, progress=False, epochs=2, checkpoints=(0, 2))
+    saved = results["backprop"].checkpoints
+    assert sorted(saved) == [0, 2]
+    start, _ = synthesis.initial_state("backprop", data, seed=0)
+    np.testing.assert_allclose(saved[0]["W1"], start["W1"], rtol=1e-6)
+    np.testing.assert_allclose(saved[2]["W1"], synthesis.seed_state(results["backprop"], 0)["W1"], rtol=1e-6)
+    assert not np.allclose(saved[0]["W1"], saved[2]["W1"])
+
+
+def test_eqprop_is_measured_from_its_persistent_particles():
+    # particles already at the fixed point: the training free phase starts there, so the update is the
+    # one of a converged free phase, and the measurement runs with the particles' indices
+    data = _digits(60)
+    state, cfg = _state("eqprop", 60)
+    m = synthesis.measure_rule("eqprop", state, data, cfg, samples=8, chunk=4)
+    assert np.isfinite(m["cosine"]) and 0.0 < m["snr"] and m["parameters"] == 784 * 500 + 500 + 500 * 10 + 10
 
 
 @pytest.mark.parametrize("rule, reference", [
@@ -188,7 +299,9 @@ def test_plausibility_table_covers_every_classifier_rule_and_need():
 def test_plausibility_table_says_what_the_rules_do():
     table = synthesis.PLAUSIBILITY
     assert table["backprop"]["weight_transport"][0] == "yes"
-    assert all(table[r]["weight_transport"][0] == "no" for r in table if r != "backprop")
+    # EqProp copies nothing, but its one W serves both ways: tutorial 03's "weight transport, again"
+    assert table["eqprop"]["weight_transport"][0] == "partly" and table["eqprop"]["symmetric_weights"][0] == "yes"
+    assert all(table[r]["weight_transport"][0] == "no" for r in table if r not in ("backprop", "eqprop"))
     assert [r for r in table if table[r]["negative_data"][0] == "yes"] == ["forward_forward"]
     assert table["weight_perturbation"]["global_scalar"][0] == table["node_perturbation"]["global_scalar"][0] == "yes"
     assert table["kolen_pollack"]["symmetric_weights"][0] == "partly"
@@ -210,14 +323,49 @@ def test_accuracy_summary_of_a_sweep_gives_mean_spread_and_time():
     assert state["W1"].shape == (100, 784)
 
 
+def test_flops_per_example_put_every_rule_in_one_unit():
+    F = 784 * 100 + 100 * 10
+    assert synthesis.flops_per_example("backprop") == pytest.approx(2 * F * synthesis.step_cost("backprop"))
+    eq, ff = get_rule("eqprop").config(), get_rule("forward_forward").config()
+    assert synthesis.forward_macs(eq) == 784 * 500 + 500 * 10            # 4.9 times the MLP's forward pass
+    assert synthesis.flops_per_example("eqprop", eq) == pytest.approx(2 * (784 * 500 + 5000) * synthesis.step_cost("eqprop", eq))
+    assert synthesis.flops_per_example("forward_forward", ff) == pytest.approx(2 * (784 * 500 + 500 * 500) * 14)
+    wp = get_rule("weight_perturbation").config()
+    assert synthesis.random_numbers_per_example("weight_perturbation", wp) == pytest.approx(79510 / wp["batch_size"])
+    assert synthesis.random_numbers_per_example("backprop") == 0.0
+
+
+def _fake_study():
+    point = lambda cos, snr: {"cosine": cos, "cosine_se": None if cos is None else 0.01, "snr": snr,  # noqa: E731
+                              "snr_se": 0.01, "cosine_plain": cos,
+                              "by_samples": None if cos is None else {"S": [16, 32], "plain": [0.5, 0.6],
+                                                                      "corrected": [cos, cos]}}
+    rules = ["backprop", "node_perturbation", "forward_forward"]
+    values = {"backprop": (1.0, 2.0), "node_perturbation": (0.98, 0.2), "forward_forward": (None, 3.0)}
+    return {"rules": rules, "settings": {"map_batch": 16},
+            "map": {r: {"0": point(*values[r]), "1": point(*values[r])} for r in rules},
+            "cost": {r: {"flops_per_example": synthesis.flops_per_example(r)} for r in rules}}
+
+
 def test_the_figures_draw():
-    measurements = {"backprop": {"cosine": 1.0, "cosine_by_samples": np.ones(4), "snr": 0.5},
-                    "node_perturbation": {"cosine": 0.8, "cosine_by_samples": np.linspace(0.2, 0.8, 4), "snr": 0.1},
-                    "forward_forward": {"cosine": None, "cosine_by_samples": None, "snr": 2.0}}
-    costs = {r: synthesis.step_cost(r) for r in measurements}
+    study = _fake_study()
     summary = {"backprop": {"seconds": [0.1, 0.2], "curve_mean": [0.5, 0.7], "curve_std": [0.01, 0.02],
                             "mean": 0.7, "std": 0.02}}
-    for fig in (synthesis.plot_map(measurements, costs), synthesis.plot_cosine_vs_samples(measurements),
+    for fig in (synthesis.plot_map(study), synthesis.plot_cosine_vs_samples({r: study["map"][r]["1"] for r in study["rules"]}),
                 synthesis.plot_accuracy_vs_time(summary), synthesis.plot_plausibility(synthesis.plausibility_table())):
         assert fig.axes
         matplotlib.pyplot.close(fig)
+
+
+def test_a_study_is_cached_under_its_key(tmp_path, monkeypatch):
+    from course_utils import synthesis_study
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    data = _digits(600)
+    study = synthesis_study.Study("fast", data, progress=False, use_cache=True)
+    assert not study.complete and study.loaded_from is None
+    study.summary.update(accuracy={}, map={})
+    path = study.save()
+    again = synthesis_study.Study("fast", data, progress=False, use_cache=True)
+    assert again.complete and again.loaded_from == str(path)
+    other = synthesis_study.Study("fast", _digits(400), progress=False, use_cache=True)     # other data
+    assert other.key != study.key and not other.complete
