@@ -206,3 +206,61 @@ def test_the_sweep_marks_divergence_and_the_figures_draw():
     online_plots.plot_sweep([1e-3, 10.0], [0.005, 0.02], grid)
     import matplotlib.pyplot as plt
     plt.close("all")
+
+
+# --- tutorial 05's measurements (course_utils.online_analysis) -----------------------------------------
+
+def test_the_recorded_simulation_is_the_jax_simulation():
+    from course_utils import online_analysis
+    dt, K = 0.001, 3000
+    _, x, target = ref.task(K, dt)
+    net = ref.init_network(np.random.default_rng(4), 10, feedback_scale=1e-3)
+    settings = dict(dt=dt, tau=0.005, decoder_rate=1e-3, encoder_rate=5.0, feedback="fa", learn_steps=2000)
+    recorded = online_analysis.simulate_recorded(net, x, target, record_every=100, **settings)
+    plain = jax_online.simulate(jax_online.to_jax(net), x, target, record_every=100, **settings)
+    np.testing.assert_allclose(recorded["y"], np.asarray(plain["y"]), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(recorded["decoders"][-1], np.asarray(plain["network"]["decoders"]), rtol=1e-5, atol=1e-9)
+    assert recorded["peak_rate"].shape == (30, 10) and np.all(recorded["peak_rate"] >= 0)
+
+
+@pytest.mark.parametrize("tau", [0.001, 0.005, 0.05])
+def test_the_loop_gain_predicts_where_pes_diverges_whatever_the_synapse(tau):
+    # a constant input (the rates held still, as in the analysis): stable at loop gain 0.8, growing at 1.25,
+    # for a synapse of one step and for slower ones
+    from course_utils import online_analysis
+    dt, K = 0.001, 20000
+    net = ref.init_network(np.random.default_rng(0), 10, feedback_scale=1e-3)
+    x = np.tile([[0.5, -0.3]], (K, 1))
+    target = np.full((K, 1), 0.2)
+    kappa_one = 1.0 / online_analysis.loop_gain(net, x[:1], 1.0, dt)[0]     # the rate at which g = 1
+    errors = {}
+    for g in (0.8, 1.25):
+        y = np.asarray(jax_online.simulate(jax_online.to_jax(net), x, target, dt=dt, tau=tau,
+                                           decoder_rate=g * kappa_one, record_every=100)["y"])
+        e = np.abs(y - target)[:, 0]
+        errors[g] = (np.nanmax(np.where(np.isfinite(e), e, np.inf)[K // 2:]), e[:100].max())
+    assert errors[0.8][0] < 1e-3                              # converged to the target
+    assert errors[1.25][0] > 10 * errors[1.25][1]             # grew far beyond where it started
+
+
+def test_the_frozen_sweep_tells_tracking_from_learning_and_marks_growth():
+    from course_utils import online_analysis
+    dt, K = 0.001, 30000
+    _, x, target = ref.task(K, dt)
+    net = ref.init_network(np.random.default_rng(0), 10, feedback_scale=1e-3)
+    kappa_max, kappa_mean = online_analysis.predicted_boundary(net, x, dt)
+    assert 0 < kappa_max < kappa_mean
+    out = online_analysis.frozen_sweep(net, x, target, [1e-3, 0.03, 10.0], [0.001, 0.02], learn_steps=25000, dt=dt)
+    assert out["tracking"].shape == (3, 2) and out["window_nrmse"].shape == (3, 2, 30)
+    assert not out["unstable"][:2].any() and out["unstable"][2].all()          # kappa = 10 blows up
+    assert np.all(np.isnan(out["blow_up_seconds"][:2])) and np.all(out["blow_up_seconds"][2] <= 30)
+    # a fast rule tracks the target better than it has learned it: its error grows once learning stops
+    assert out["tracking"][1, 0] < out["frozen"][1, 0]
+
+
+def test_dying_neurons_are_those_silent_to_the_end():
+    from course_utils import online_analysis
+    peak = np.ones((100, 3))
+    peak[40:, 1] = 0.0                  # neuron 1 dies at record 40
+    peak[90:, 2] = 0.0                  # neuron 2 is silent for the last 10 records only: not dead
+    assert online_analysis.dying_neurons({"peak_rate": peak}) == {1: 40}
