@@ -49,7 +49,8 @@ def frozen_sweep(network, x, y_target, decoder_rates, taus, learn_steps, dt=0.00
         "tracking": nrmse over the last quarter of the learning period (learning on: the rule chases the
                     target, and a fast rule can track it with poor decoders);
         "frozen":   nrmse with learning off, after it (what the decoders learned);
-        "unstable": the error grew: the RMS error over some window of ``window_steps`` (1 s) exceeded
+        "unstable": the error grew while learning: the RMS error over some window of ``window_steps`` (1 s)
+                    during the learning period exceeded
                     ``blow_up`` times the target's RMS (it starts at 1 time: the decoders start at zero),
                     or the run overflowed;
         "blow_up_seconds": when that first happened (nan if never);
@@ -81,7 +82,8 @@ def frozen_sweep(network, x, y_target, decoder_rates, taus, learn_steps, dt=0.00
     grid = jax.jit(jax.vmap(jax.vmap(one, in_axes=(None, 0)), in_axes=(0, None)))(
         jnp.asarray(decoder_rates, jnp.float32), jnp.asarray(taus, jnp.float32))
     out = {k: np.asarray(v, dtype=np.float64) for k, v in grid.items()}
-    bad = ~np.isfinite(out["window_nrmse"]) | (out["window_nrmse"] > blow_up)
+    learning = out["window_nrmse"][..., :learn_steps // window_steps]     # growth while the rule runs
+    bad = ~np.isfinite(learning) | (learning > blow_up)
     out["unstable"] = bad.any(axis=2)
     first = np.where(out["unstable"], bad.argmax(axis=2), -1)
     out["blow_up_seconds"] = np.where(first >= 0, (first + 1) * window_steps * dt, np.nan)
