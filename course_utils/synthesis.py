@@ -205,6 +205,12 @@ def _estimates(S, U, G, quu, qgg, qug):
         out["cosine"] = float(cross / np.sqrt(signal2 * true2)) if signal2 > 0 and true2 > 0 else float("nan")
         out["cosine_plain"] = float(UG / np.sqrt(UU * GG)) if UU > 0 and GG > 0 else float("nan")
         out["true_signal2"], out["true_mean_square"] = float(true2), float(qgg / S)
+        # the noise split in two: the rule's own (the spread of u - g, the update around the true gradient of
+        # its own minibatch) and the minibatch's (the spread of g); K draws per step divide the first by K
+        D, qdd = U - G, quu - 2.0 * qug + qgg
+        own2 = max((qdd - float(D @ D) / S) / (S - 1.0), 0.0)
+        out["own_noise_share"] = float(min(own2 / noise2, 1.0))
+        out["batch_noise_share"] = float(max((qgg - GG / S) / (S - 1.0), 0.0) / noise2)
     return out
 
 
@@ -590,16 +596,19 @@ def plot_map(summary, epoch=None):
     for rule in rules:
         points = [summary["map"][rule][str(e)] for e in shown]
         m, cost = points[-1], summary["cost"][rule]
-        own = m["cosine_se"] is None and m["cosine"] is None
+        own = m.get("objective") == "own objective"
         target = ax_own if own else ax
-        xs = [0.0 if own else p["cosine"] for p in points]
+        xs = [0.0 if own else (np.nan if p["cosine"] is None else p["cosine"]) for p in points]
         ys = [max(p["snr"], 1e-4) for p in points]
         snrs += ys
         tag = f"{label(rule)} ({cost['flops_per_example'] / 1e6:.2f} MFLOP)"
         target.plot(xs, ys, "-", color=color(rule), lw=0.8, alpha=0.6, zorder=2)
         target.scatter(xs[:1], ys[:1], s=18, facecolor="white", edgecolor=color(rule), lw=1, zorder=3)
         x, y = xs[-1], ys[-1]
-        if x is None or not np.isfinite(x):       # the signal is not resolved by the samples
+        if not np.isfinite(x):                      # the signal is not resolved by the samples: no point
+            target.annotate(f"{label(rule)}: not resolved by {m['samples']} samples", (0.02, 0.02 + 0.05 * len(
+                [t for t in target.texts if "not resolved" in t.get_text()])), xycoords="axes fraction",
+                fontsize=8, color=color(rule))
             continue
         target.errorbar([x], [y], xerr=None if own else [[m["cosine_se"] or 0.0]] * 2,
                         yerr=[[min(m["snr_se"] or 0.0, y * 0.9)], [m["snr_se"] or 0.0]], fmt="none",

@@ -45,10 +45,14 @@ STUDIES = {
 }
 CHUNK = 16                          # samples per chunk (and per jackknife block) on the device
 SHIPPED = Path(__file__).parent / "data" / "synthesis_full_study.py"
-# the sources a study's numbers depend on: a change in any of them gives a new cache key
+# what a study's numbers depend on: the rules' implementations (whole modules) and the measurement's
+# functions (their source, so that a change in a figure does not throw a cached study away)
 SOURCES = ("mlp.py", "perturbation.py", "weight_transport.py", "eqprop.py", "forward_forward.py", "rules.py",
-           "training.py", "synthesis.py", "synthesis_study.py", "jax/mlp.py", "jax/perturbation.py",
-           "jax/weight_transport.py", "jax/eqprop.py", "jax/forward_forward.py", "jax/synthesis.py")
+           "training.py", "jax/mlp.py", "jax/perturbation.py", "jax/weight_transport.py", "jax/eqprop.py",
+           "jax/forward_forward.py", "jax/synthesis.py")
+MEASUREMENT = ("_minibatch_indices", "sample_sums", "_estimates", "map_coordinates", "measure_rule",
+               "weight_perturbation_snr", "sweep", "accuracy_summary", "seconds_per_step",
+               "forward_pass_equivalents", "forward_macs", "flops_per_example", "random_numbers_per_example")
 
 
 def settings(name: str) -> dict:
@@ -79,11 +83,16 @@ def _json(value):
 
 
 def source_hash() -> str:
+    import inspect
     root = Path(__file__).parent
     digest = hashlib.sha256()
     for name in SOURCES:
         path = root / name
         digest.update(name.encode() + (path.read_bytes() if path.exists() else b""))
+    for name in MEASUREMENT:
+        digest.update(inspect.getsource(getattr(synthesis, name)).encode())
+    for method in (Study.train, Study.measure_map):
+        digest.update(inspect.getsource(method).encode())
     return digest.hexdigest()
 
 
@@ -212,6 +221,11 @@ class Study:
         self.summary["created"] = time.strftime("%Y-%m-%d %H:%M")
         return out
 
+    def note(self, full_gives: str):
+        """In fast mode, one line beside a number the text interprets (nothing otherwise)."""
+        if self.settings["name"] == "fast":
+            print(f"fast mode: too few samples to read this; the full study gives {full_gives}")
+
     def run(self):
         self.train()
         self.measure_map()
@@ -233,7 +247,7 @@ def map_table(summary: dict, epoch=None) -> list[dict]:
         points = summary["map"][rule]
         e = str(max(int(k) for k in points)) if epoch is None else str(epoch)
         m, c = points[e], summary["cost"][rule]
-        rows.append({"rule": rule, "epoch": int(e), "cosine": m["cosine"], "cosine_se": m["cosine_se"],
+        rows.append({"rule": rule, "epoch": int(e), "objective": m.get("objective"), "cosine": m["cosine"], "cosine_se": m["cosine_se"],
                      "cosine_plain": m["cosine_plain"], "snr": m["snr"], "snr_se": m["snr_se"],
                      "samples": m["samples"], "mflops_per_example": c["flops_per_example"] / 1e6,
                      "us_per_example": c["us_per_example"], "accuracy": summary["accuracy"][rule]["mean"],
@@ -251,10 +265,36 @@ def print_map_table(summary: dict, epoch=None, file=None):
     print(f"{'rule':<27} {'cosine (bias)':>17} {'SNR of one update':>19} {'samples':>8} {'MFLOP/example':>14} "
           f"{'us/example':>11}", file=file)
     for row in map_table(summary, epoch):
-        cos = "apart (own objective)" if row["cosine"] is None and row["cosine_se"] is None else \
-            format_number(row["cosine"], row["cosine_se"])
+        cos = "apart: own objective" if row["objective"] == "own objective" else \
+            "not resolved" if row["cosine"] is None else format_number(row["cosine"], row["cosine_se"])
         print(f"{row['rule']:<27} {cos:>17} {format_number(row['snr'], row['snr_se'], 4):>19} {row['samples']:>8} "
               f"{row['mflops_per_example']:>14.2f} {row['us_per_example']:>11.1f}", file=file)
+
+
+def print_accuracy(summary: dict, beside: dict | None = None, file=None):
+    """Final test accuracy per rule, mean +- std over seeds, with the per-seed values; ``beside``: another
+    study's (the shipped full study) in a column of its own."""
+    other = f"   {'full study':<18}" if beside else ""
+    print(f"{'rule':<27} {'test accuracy':<16} {'per seed':<40}{other}", file=file)
+    for rule in summary["rules"]:
+        a = summary["accuracy"][rule]
+        per_seed = " ".join(f"{v:.3f}" for v in a["per_seed"])
+        extra = ""
+        if beside and rule in beside.get("accuracy", {}):
+            b = beside["accuracy"][rule]
+            extra = f"   {b['mean']:.3f} +- {b['std']:.3f}"
+        print(f"{rule:<27} {a['mean']:.3f} +- {a['std']:.3f}   {per_seed:<40}{extra}", file=file)
+
+
+def sums_from_samples(updates, true=None, chunk: int = 8) -> dict:
+    """What synthesis.sample_sums returns, from samples held in memory: updates (S, P), true (S, P) or
+    None, in chunks of ``chunk`` (S rounded down to a multiple)."""
+    u = np.asarray(updates, dtype=np.float64)
+    K = len(u) // chunk
+    u = u[:K * chunk].reshape(K, chunk, -1)
+    g = np.zeros_like(u) if true is None else np.asarray(true, dtype=np.float64)[:K * chunk].reshape(K, chunk, -1)
+    return {"u": u.sum(axis=1), "g": None if true is None else g.sum(axis=1), "u2": (u * u).sum(axis=(0, 1)),
+            "uu": (u * u).sum(axis=2), "gg": (g * g).sum(axis=2), "ug": (u * g).sum(axis=2)}
 
 
 def ship(summary: dict, path: Path = SHIPPED) -> Path:

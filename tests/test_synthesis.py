@@ -336,7 +336,7 @@ def test_flops_per_example_put_every_rule_in_one_unit():
 
 
 def _fake_study():
-    point = lambda cos, snr: {"cosine": cos, "cosine_se": None if cos is None else 0.01, "snr": snr,  # noqa: E731
+    point = lambda cos, snr: {"objective": "own objective" if cos is None else "shared loss", "cosine": cos, "cosine_se": None if cos is None else 0.01, "snr": snr,  # noqa: E731
                               "snr_se": 0.01, "cosine_plain": cos,
                               "by_samples": None if cos is None else {"S": [16, 32], "plain": [0.5, 0.6],
                                                                       "corrected": [cos, cos]}}
@@ -369,3 +369,14 @@ def test_a_study_is_cached_under_its_key(tmp_path, monkeypatch):
     assert again.complete and again.loaded_from == str(path)
     other = synthesis_study.Study("fast", _digits(400), progress=False, use_cache=True)     # other data
     assert other.key != study.key and not other.complete
+
+
+def test_the_noise_splits_into_the_rules_own_and_the_minibatchs():
+    # u = g + own noise (std 2 per parameter), g = mu + minibatch noise (std 0.3): shares 4 / 4.09 and 0.09 / 4.09
+    rng = np.random.default_rng(5)
+    P = 2000
+    mu = rng.standard_normal(P)
+    u, g = _rule(rng, 512, P, mu, mu, noise=2.0, batch_noise=0.3)
+    m = synthesis.map_coordinates(_sums(u, g, 16))
+    assert m["own_noise_share"] == pytest.approx(4.0 / 4.09, rel=0.02)
+    assert m["batch_noise_share"] == pytest.approx(0.09 / 4.09, rel=0.1)
