@@ -216,7 +216,8 @@ def forward_forward_explorer(params, x, labels):
     def draw():
         return plotting.plot_goodness_histograms(
             positive, negative, [scale.value * u for u in units], ranges=ranges,
-            title=f"threshold = {scale.value:.2f} x units; prediction from layers {first.value}..{L}: "
+            title=f"threshold = {scale.value:.2f} x units; prediction from the goodness of "
+                  f"{f'layer {L} only' if first.value == L else f'layers {first.value} to {L}'}: "
                   f"accuracy {accuracy[first.value]:.3f}")
 
     return _explorer([scale, first], draw)
