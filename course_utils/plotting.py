@@ -93,19 +93,29 @@ def plot_snr_bars(snr: dict):
 
 
 def plot_estimate_vs_true(estimates: dict, true, max_points: int = 3000, seed: int = 0):
-    """Scatter of estimated against true gradient entries, one panel per estimator."""
+    """Scatter of estimated against true gradient entries, one panel per estimator, both axes on the same
+    scale (a square panel whose diagonal is the line estimate = true, at 45 degrees): a noisy estimator's
+    cloud is then as tall as its noise, not squashed into a flat band. Points beyond the 99.5th percentile
+    of |estimate| are left out of view (their number is printed in the panel)."""
     from .metrics import _vector, cosine_similarity
     t = _vector(true)
     rng = np.random.default_rng(seed)
     keep = rng.choice(len(t), size=min(max_points, len(t)), replace=False)
-    fig, axes = plt.subplots(1, len(estimates), figsize=(4 * len(estimates), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(estimates), figsize=(4 * len(estimates), 4.2), squeeze=False)
     for ax, (name, est) in zip(axes[0], estimates.items()):
         e = _vector(est)
+        lim = 1.1 * max(np.abs(t[keep]).max(), np.quantile(np.abs(e[keep]), 0.995))
         ax.scatter(t[keep], e[keep], s=4, alpha=0.4, color=color(name))
-        lim = np.abs(t[keep]).max() * 1.1
-        ax.plot([-lim, lim], [-lim, lim], "k--", lw=0.8)
-        ax.set(xlabel="true gradient (backprop)", ylabel="estimate",
-               title=f"{label(name)}: cos = {cosine_similarity(e, t):.2f}")
+        ax.plot([-lim, lim], [-lim, lim], "k--", lw=0.8, label="estimate = true")
+        ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", xlabel="true gradient (backprop)",
+               ylabel="estimate (same scale)", title=f"{label(name)}: cos = {cosine_similarity(e, t):.2f}")
+        ratio = np.std(e[keep]) / max(np.std(t[keep]), 1e-300)
+        hidden = int(np.sum(np.abs(e[keep]) > lim))
+        ax.text(0.03, 0.97, f"spread of the estimate: {ratio:.0f}x the gradient's" if ratio >= 2 else
+                f"spread of the estimate: {ratio:.1f}x the gradient's", transform=ax.transAxes, va="top", fontsize=8)
+        if hidden:
+            ax.text(0.03, 0.03, f"{hidden} points beyond the frame", transform=ax.transAxes, fontsize=7, color="grey")
+        ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig
 
