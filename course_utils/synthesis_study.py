@@ -35,13 +35,13 @@ from . import synthesis
 # weight perturbation's noise is ~P times its signal, forward-forward's samples are the dearest).
 STUDIES = {
     "fast": {"n_train": 500, "n_test": 500, "seeds": 2, "epochs": 1, "checkpoints": (0, 1),
-             "samples": 64, "samples_by_rule": {"weight_perturbation": 256, "forward_forward": 16, "eqprop": 32}},
+             "samples": 64, "samples_by_rule": {"weight_perturbation": 256, "forward_forward": 16, "eqprop": 16}},
     "default": {"n_train": 2000, "n_test": 1000, "seeds": 4, "epochs": 3, "checkpoints": (0, 1, 3),
                 "samples": 256, "samples_by_rule": {"weight_perturbation": 1024, "forward_forward": 64,
-                                                    "eqprop": 128}},
+                                                    "eqprop": 64}},
     "full": {"n_train": 4000, "n_test": 1000, "seeds": 8, "epochs": 10, "checkpoints": (0, 1, 3, 10),
              "samples": 1024, "samples_by_rule": {"weight_perturbation": 8192, "forward_forward": 256,
-                                                  "eqprop": 512}},
+                                                  "eqprop": 256}},
 }
 CHUNK = 16                          # samples per chunk (and per jackknife block) on the device
 SHIPPED = Path(__file__).parent / "data" / "synthesis_full_study.py"

@@ -39,8 +39,9 @@ from . import perturbation as jpert
 from . import weight_transport as jwt
 
 FREE_STEPS = 200        # EqProp without particles: free-phase steps from zero (epsilon 0.5) to the fixed point
-CONVERGE_STEPS = 60     # EqProp: further free steps from the training free phase, to the fixed point
-BACKPROP_STEPS = 60     # EqProp: steps differentiated through (cosine with 800 + 400 steps: 0.9998)
+CONVERGE_STEPS = 200    # EqProp: further free steps from the training free phase, to the fixed point
+BACKPROP_STEPS = 200    # EqProp: steps differentiated through (at initialisation, the slowest to settle,
+                        # cosine 0.9997 with the gradient from 1000 + 400 steps; 60 + 60 gave 0.72)
 
 
 def flatten(grads):
