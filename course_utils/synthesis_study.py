@@ -38,7 +38,7 @@ STUDIES = {
              "samples": 64, "samples_by_rule": {"weight_perturbation": 256, "forward_forward": 16, "eqprop": 16}},
     "default": {"n_train": 2000, "n_test": 1000, "seeds": 4, "epochs": 3, "checkpoints": (0, 1, 3),
                 "samples": 256, "samples_by_rule": {"weight_perturbation": 1024, "forward_forward": 64,
-                                                    "eqprop": 64}},
+                                                    "eqprop": 128}},
     "full": {"n_train": 4000, "n_test": 1000, "seeds": 8, "epochs": 10, "checkpoints": (0, 1, 3, 10),
              "samples": 1024, "samples_by_rule": {"weight_perturbation": 8192, "forward_forward": 256,
                                                   "eqprop": 256}},

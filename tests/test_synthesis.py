@@ -380,3 +380,18 @@ def test_the_noise_splits_into_the_rules_own_and_the_minibatchs():
     m = synthesis.map_coordinates(_sums(u, g, 16))
     assert m["own_noise_share"] == pytest.approx(4.0 / 4.09, rel=0.02)
     assert m["batch_noise_share"] == pytest.approx(0.09 / 4.09, rel=0.1)
+
+
+def test_eqprops_true_gradient_is_the_converged_one_even_at_initialisation():
+    # at initialisation the relaxation settles slowly: the sampler's true gradient (200 + 200 steps beyond the
+    # 20 training steps from zero) against recurrent backprop from the fixed point of 1000 steps
+    from course_utils.jax import eqprop as jeq
+    from course_utils.jax import synthesis as jsyn
+    data = _digits(40)
+    state, cfg = _state("eqprop", 40)
+    x = jnp.asarray(data.x_train[:4])
+    t = jax.nn.one_hot(jnp.asarray(data.y_train[:4]), 10)
+    free = jeq.layered_relax(state["params"], x, [s[:4] for s in state["states"]], None, 0.0, 0.5, cfg["free_steps"])
+    got = jsyn.flatten(jsyn._converged_gradient(state["params"], x, t, free, 0.5))
+    want = jsyn.flatten(jeq.implicit_gradient(state["params"], x, t, 0.5, 1000, 400))
+    assert cosine_similarity(np.asarray(got), np.asarray(want)) > 0.999
