@@ -592,20 +592,20 @@ def plot_map(summary, epoch=None):
     shown = [e for e in epochs if e <= last]
     ref = summary["cost"]["backprop"]["flops_per_example"] if "backprop" in summary["cost"] else 1.0
     fig, (ax, ax_own) = plt.subplots(1, 2, figsize=(10.5, 5.2), gridspec_kw={"width_ratios": [5, 1]}, sharey=True)
-    snrs = []
+    snrs, labelled = [], []
     for rule in rules:
         points = [summary["map"][rule][str(e)] for e in shown]
         m, cost = points[-1], summary["cost"][rule]
         own = m.get("objective") == "own objective"
         target = ax_own if own else ax
         xs = [0.0 if own else (np.nan if p["cosine"] is None else p["cosine"]) for p in points]
-        ys = [max(p["snr"], 1e-4) for p in points]
-        snrs += ys
+        ys = [p["snr"] if p["snr"] and p["snr"] > 0 else np.nan for p in points]     # 0: not resolved
+        snrs += [y for y in ys if np.isfinite(y)]
         tag = f"{label(rule)} ({cost['flops_per_example'] / 1e6:.2f} MFLOP)"
         target.plot(xs, ys, "-", color=color(rule), lw=0.8, alpha=0.6, zorder=2)
         target.scatter(xs[:1], ys[:1], s=18, facecolor="white", edgecolor=color(rule), lw=1, zorder=3)
         x, y = xs[-1], ys[-1]
-        if not np.isfinite(x):                      # the signal is not resolved by the samples: no point
+        if not (np.isfinite(x) and np.isfinite(y)):  # the signal is not resolved by the samples: no point
             target.annotate(f"{label(rule)}: not resolved by {m['samples']} samples", (0.02, 0.02 + 0.05 * len(
                 [t for t in target.texts if "not resolved" in t.get_text()])), xycoords="axes fraction",
                 fontsize=8, color=color(rule))
@@ -615,15 +615,46 @@ def plot_map(summary, epoch=None):
                         ecolor=color(rule), elinewidth=1, capsize=2, zorder=3)
         target.scatter([x], [y], s=_marker_area(cost["flops_per_example"], ref), color=color(rule), alpha=0.85,
                        edgecolor="k", lw=0.6, label=tag, zorder=4)
-        target.annotate(label(rule), (x, y), xytext=(0, -22) if own else (7, 7), textcoords="offset points",
-                        fontsize=8, ha="center" if own else "left")
+        if own:
+            target.annotate(label(rule), (x, y), xytext=(0, -22), textcoords="offset points", fontsize=8, ha="center")
+        else:
+            labelled.append((rule, x, y))
     ax.axvline(1.0, color="grey", lw=0.8, ls=":")
+    ax.set_yscale("log")
+    ax.set_ylim(min(snrs) / 2.0, max(snrs) * 2.5)
+    ax.set_xlim(-0.05, 1.25)
+    fig.canvas.draw()
+    placed = []                                 # label positions in pixels: move a label that would overlap
+    # label placement in pixels: the first offset whose box overlaps no marker and no placed label
+    offsets = [(8, 8), (8, -10), (-8, 8), (-8, -10), (10, 22), (10, -24), (-10, 22), (-10, -24), (12, 36), (-12, 36)]
+    markers = [ax.transData.transform((x, y)) for _, x, y in labelled]
+    boxes = []
+
+    def box(px, py, dx, dy, text):
+        width = 5.6 * len(text)
+        left = px + dx if dx > 0 else px + dx - width
+        return (left, left + width, py + dy - 6, py + dy + 6)
+
+    def clear(b):
+        hits_marker = any(b[0] - 6 < mx < b[1] + 6 and b[2] - 6 < my < b[3] + 6 for mx, my in markers)
+        hits_label = any(b[0] < c[1] and c[0] < b[1] and b[2] < c[3] and c[2] < b[3] for c in boxes)
+        return not (hits_marker or hits_label)
+
+    for rule, x, y in sorted(labelled, key=lambda item: item[1]):
+        px, py = ax.transData.transform((x, y))
+        text = label(rule)
+        dx, dy = next(((dx, dy) for dx, dy in offsets if clear(box(px, py, dx, dy, text))), offsets[0])
+        boxes.append(box(px, py, dx, dy, text))
+        ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=8, va="center",
+                    ha="left" if dx > 0 else "right",
+                    arrowprops=dict(arrowstyle="-", lw=0.5, color="grey", shrinkA=0, shrinkB=4))
     ax.set(xlabel="bias: cosine of the expected update with the true gradient\n(1 = unbiased; better to the right)",
            ylabel="variance: signal-to-noise ratio of one update\n(log scale; less noise higher up)",
            yscale="log", xlim=(-0.05, 1.25),
            title=f"Every rule on one map: epoch {last}, minibatches of {summary['settings']['map_batch']}\n"
                  f"(open circle: at initialisation; bars: +-1 standard error)")
     ax.set_ylim(min(snrs) / 2.0, max(snrs) * 2.5)
+    ax.set_xlim(-0.05, 1.25)
     _plain_log_axis(ax.yaxis)
     ax_own.set(xticks=[], xlim=(-1, 1), title="own objective\n(no shared gradient)")
     handles = [h for a in (ax, ax_own) for h in a.get_legend_handles_labels()[0]]
