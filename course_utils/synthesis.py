@@ -669,23 +669,28 @@ def plot_map(summary, epoch=None):
 
 def plot_cosine_vs_samples(points):
     """For each rule at one checkpoint ({rule: measure_rule(...)}): the plain cosine of the mean of the
-    first S updates with the mean true gradient (dashed), which grows with S for a noisy rule, and the
-    noise-corrected cosine (solid), which does not: it estimates the limit S -> infinity at every S."""
+    first S updates with the mean true gradient against S (a line), which grows with S for a noisy rule, and,
+    at the right, the corrected cosine from all the samples with +-1 standard error (a marker): where the
+    line is heading as S grows (Section 2 shows it does not depend on S)."""
     import matplotlib.pyplot as plt
 
     from .plotting import color, label
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for rule, m in points.items():
+    fig, ax = plt.subplots(figsize=(7.5, 4))
+    S_max = max(m["by_samples"]["S"][-1] for m in points.values() if m.get("by_samples"))
+    for k, (rule, m) in enumerate(points.items()):
         if not m.get("by_samples"):
             continue
         b = m["by_samples"]
-        S = np.asarray(b["S"], dtype=float)
-        corrected = np.array([np.nan if v is None else v for v in b["corrected"]], dtype=float)
-        ax.plot(S, b["plain"], "--", color=color(rule), lw=1)
-        ax.plot(S, corrected, "-", color=color(rule), lw=1.6, label=label(rule))
-    ax.set(xscale="log", xlabel="number of updates averaged (S, log scale)", ylabel="cosine with the true gradient",
-           ylim=(-0.1, 1.3), title="Dashed: the plain cosine of the mean of S updates (grows with S)\n"
-                                   "solid: corrected for the noise of S samples (the same at every S)")
+        ax.plot(b["S"], b["plain"], "-", color=color(rule), lw=1.4, label=label(rule))
+        if m["cosine"] is not None and np.isfinite(m["cosine"]):
+            x = S_max * 1.6 * 1.08 ** k                  # side by side, right of the lines
+            ax.errorbar([x], [m["cosine"]], yerr=[[m["cosine_se"] or 0.0]] * 2, fmt="o", ms=5, capsize=3,
+                        color=color(rule))
+    ax.axvline(S_max * 1.3, color="grey", lw=0.6)
+    ax.set(xscale="log", xlabel="number of updates averaged, S (log scale); right of the grey line: the limit",
+           ylabel="cosine with the true gradient", ylim=(-0.05, 1.3),
+           title="Lines: the plain cosine of the mean of S updates\n"
+                 "markers: the noise-corrected cosine from all of them (+-1 standard error)")
     ax.axhline(1.0, color="grey", lw=0.8, ls=":")
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
