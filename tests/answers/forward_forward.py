@@ -450,9 +450,32 @@ def gradient_stacked(W, b, h_below_pos, h_below_neg, threshold):
 
 
 def literal_layer_gradient(W, b, h_below_pos, h_below_neg, threshold):
-    """Section 2 and 3 as written: u = h_below / sqrt(1/J sum_j h_below_j^2), z = W u + b, h = relu(z),
-    g = sum_j h_j^2; dL/dg = -1/N sigma(theta - g) for a positive, +1/M sigma(g - theta) for a negative,
+    """Section 2 and 3 as written: u = h_below / sqrt(1/J sum_j h_below_j^2 + eps), z = W u + b, h = relu(z),
+    g = sum_k h_k^2; dL/dg = -1/N sigma(theta - g) for a positive, +1/M sigma(g - theta) for a negative,
     delta = dL/dg * 2h; dL/dW = sum delta u^T, dL/db = sum delta."""
+    sigma = lambda a: 1 / (1 + np.exp(-a))
+    eps = 1e-8
+    J = W.shape[1]
+    N, M = h_below_pos.shape[0], h_below_neg.shape[0]
+    dW, db = np.zeros_like(W), np.zeros_like(b)
+    for h_below, kind in [(h_below_pos, "pos"), (h_below_neg, "neg")]:
+        for n in range(h_below.shape[0]):
+            u = h_below[n] / np.sqrt(1 / J * np.sum(h_below[n] ** 2) + eps)
+            z = W @ u + b
+            h = np.maximum(z, 0)
+            g = np.sum(h**2)
+            if kind == "pos":
+                dL_dg = -1 / N * sigma(threshold - g)
+            else:
+                dL_dg = 1 / M * sigma(g - threshold)
+            delta = dL_dg * 2 * h
+            dW += np.outer(delta, u)
+            db += delta
+    return {"W": dW, "b": db}
+
+
+def gradient_without_epsilon(W, b, h_below_pos, h_below_neg, threshold):
+    # as literal_layer_gradient, with the normalisation's epsilon left out (the contract accepts it)
     sigma = lambda a: 1 / (1 + np.exp(-a))
     J = W.shape[1]
     N, M = h_below_pos.shape[0], h_below_neg.shape[0]
@@ -748,14 +771,14 @@ def predict_jax(params, x, skip_first=True):
 
 def literal_predict(params, x, skip_first=True):
     # "try every label: write it in, run the network, and add up the goodness of the layers. The label
-    # with the highest total wins", each layer as Section 2 writes it (u = h / sqrt(1/J sum h^2))
+    # with the highest total wins", each layer as Section 2 writes it (u = h / sqrt(1/J sum h^2 + eps))
     L = _layers(params)
     totals = []
     for c in range(10):
         h = embed_label(x, np.full(len(x), c))
         total = 0
         for l in range(1, L + 1):
-            u = h / np.sqrt(1 / h.shape[1] * np.sum(h**2, axis=1, keepdims=True))
+            u = h / np.sqrt(1 / h.shape[1] * np.sum(h**2, axis=1, keepdims=True) + 1e-8)
             h = np.maximum(u @ params[f"W{l}"].T + params[f"b{l}"], 0)
             if l == 1 and skip_first and L > 1:
                 continue
@@ -863,6 +886,20 @@ def predict_label_not_written(params, x, skip_first=True):
 def predict_normalised_after(params, x, skip_first=True):
     # "passes on only the direction": the output normalised, and its goodness is then always K
     return _student_scores(params, x, after=True, skip_first=skip_first).argmax(axis=1)
+
+
+def predict_without_epsilon(params, x, skip_first=True):
+    # [property: a silent layer passes on zeros] own normalisation without the 1e-8: 0/0 for a silent layer
+    L = _layers(params)
+    scores = np.zeros((len(x), 10))
+    for c in range(10):
+        h = embed_label(x, np.full(len(x), c))
+        for l in range(1, L + 1):
+            u = h / np.sqrt(np.mean(h**2, axis=1, keepdims=True))
+            h = np.maximum(u @ params[f"W{l}"].T + params[f"b{l}"], 0)
+            if l > 1 or not skip_first or L == 1:
+                scores[:, c] += np.sum(h**2, axis=1)
+    return np.argmax(scores, axis=1)
 
 
 def predict_product(params, x, skip_first=True):
@@ -1063,7 +1100,7 @@ CORRECT = {
     E + "layer_loss": [loss_logaddexp, loss_log_sigmoid, loss_loops, loss_einsum_float32, loss_jax,
                        loss_with_handed_goodness, literal_layer_loss],
     E + "layer_gradient": [gradient_vectorised, gradient_loops, gradient_einsum, gradient_float32, gradient_jax_grad,
-                           gradient_jax_by_hand, gradient_stacked, literal_layer_gradient],
+                           gradient_jax_by_hand, gradient_stacked, gradient_without_epsilon, literal_layer_gradient],
     E + "predict": [predict_with_activities, predict_own_forward, predict_one_big_batch, predict_float32, predict_jax,
                     literal_predict],
     E + "hard_negatives": [hard_mask_inf, hard_argsort, hard_loop, hard_where, hard_min_minus_one, hard_jax,
@@ -1094,7 +1131,7 @@ WRONG = {
         (loss_swapped, "wrong sign of the logistic argument"),
         (loss_summed, "sum instead of mean"),
         (loss_pooled, "one mean over positives and negatives"),
-        (loss_halved, "off by a constant factor"),
+        (loss_halved, "average of the two terms"),
         (loss_no_threshold, "threshold missing"),
         (loss_negative_term_sign, "sign of the negative term"),
         (loss_not_squared, "goodness not squared"),
@@ -1104,9 +1141,9 @@ WRONG = {
         (loss_positives_only, "negative term missing"),
         (loss_goodness_over_batch, "goodness summed over the examples"),
         (loss_whole_batch_goodness, "one goodness for the whole batch"),
-        (loss_log2, "off by a constant factor"),
+        (loss_log2, "softplus in base 2"),
         (loss_mean_over_units, "goodness as a mean"),
-        (loss_softplus_missing_log, "sigmoid instead of softplus"),
+        (loss_softplus_missing_log, "log missing from softplus"),
     ],
     E + "layer_gradient": [
         (gradient_negative_sign, "sign of the negative term"),
@@ -1149,7 +1186,8 @@ WRONG = {
         (predict_probabilities, "probabilities instead of goodness"),
         (predict_nine_labels, "label 9 never tried"),
         (predict_label_not_written, "every label scores the same"),
-        (predict_normalised_after, "every label scores the same"),
+        (predict_normalised_after, "normalised after the layer"),
+        (predict_without_epsilon, "epsilon missing in the normalisation"),
         (predict_product, "goodness multiplied over layers"),
         (predict_wrong_axis, "argmax over the wrong axis"),
         (predict_scores, "scores, not labels"),
