@@ -256,3 +256,147 @@ def test_wrong_gradients_are_rejected_and_named(answer, words):
 def test_unsolved_gradient_stub_scores_zero():
     result = check_exercise("forward_forward.layer_gradient", gradient_stub)
     assert result.score == 0 and not result.passed
+
+
+# --- issue 21: fair to every correct answer, names every common mistake ---------------------------
+
+import copy  # noqa: E402
+
+from answers import forward_forward as answer_set  # noqa: E402
+from autograder.core import compare, normalise as as_arrays  # noqa: E402
+from autograder.exercises import get_exercise  # noqa: E402
+from autograder.secret import PRACTICE, Secret  # noqa: E402
+from course_utils import forward_forward as ff  # noqa: E402
+
+SECRETS = (PRACTICE, Secret(b"tutorial 04's own test secret", "test"), Secret(b"and another one", "test"))
+
+
+def _hidden(exercise_id, secret):
+    exercise = get_exercise(exercise_id)
+    return exercise.hidden(np.random.default_rng(secret.seed(exercise_id)))
+
+
+def _fails_on(exercise_id, answer, fixture):
+    exercise = get_exercise(exercise_id)
+    want = as_arrays(exercise.reference(**copy.deepcopy(fixture.kwargs)))
+    try:
+        with np.errstate(all="ignore"):       # (an answer without the epsilon divides 0 by 0)
+            got = as_arrays(answer(**copy.deepcopy(fixture.kwargs)))
+    except Exception:
+        return True
+    return not compare(want, got, *exercise.tolerance(False, want))[0]
+
+
+def test_every_exercise_has_a_literal_answer_that_passes():
+    # Each literal_<function> implements the notebook's written equations (Section 2's normalisation with
+    # its epsilon, softplus as log(1 + e^a), the chain rule of Section 3) and must get full marks.
+    for exercise in exercises_of("forward_forward"):
+        literal = [f for f in answer_set.CORRECT[exercise.id] if f.__name__ == f"literal_{exercise.function_name}"]
+        assert literal, exercise.id
+        result = check_exercise(exercise.id, literal[0])
+        assert result.passed, (exercise.id, result.feedback)
+
+
+def test_an_answer_without_the_normalisations_epsilon_gets_full_marks():
+    # u = h / sqrt(mean h^2) (no 1e-8): no row of h_below is silent, so the guard moves the result by far
+    # less than rtol times its largest entry, the tolerance of layer_gradient
+    result = check_exercise("forward_forward.layer_gradient", answer_set.gradient_without_epsilon)
+    assert result.passed, result.feedback
+    for secret in SECRETS:
+        for fixture in _hidden("forward_forward.layer_gradient", secret):
+            for h in (fixture.kwargs["h_below_pos"], fixture.kwargs["h_below_neg"]):
+                assert np.min(np.mean(h**2, axis=1)) >= 0.09, fixture.label
+
+
+def test_layer_gradients_tolerance_still_rejects_a_small_error():
+    # the scaled absolute tolerance is rtol (1e-6) of the result's largest entry: an answer 1e-5 off fails
+    def off(W, b, h_below_pos, h_below_neg, threshold):
+        out = ff.layer_gradient(W, b, h_below_pos, h_below_neg, threshold)
+        return {"W": out["W"] * (1 + 1e-5), "b": out["b"]}
+    assert not check_exercise("forward_forward.layer_gradient", off, as_graded=False).passed
+
+
+# (exercise, a wrong answer of the set violating one documented property, the hidden kind that separates
+# it): the kinds are listed with their properties above each _xxx_hidden generator
+PROPERTIES = [
+    ("forward_forward.embed_label", "embed_not_cleared", "pixels already set"),
+    ("forward_forward.embed_label", "embed_ten_hard_coded", "five classes"),
+    ("forward_forward.embed_label", "embed_one_based", "labels 0 and 9"),
+    ("forward_forward.embed_label", "embed_whole_batch", "every label"),
+    ("forward_forward.embed_label", "embed_shifted", "exactly ten pixels"),
+    ("forward_forward.layer_loss", "loss_mean_goodness", "more negatives than positives"),
+    ("forward_forward.layer_loss", "loss_pooled", "more negatives than positives"),
+    ("forward_forward.layer_loss", "loss_summed", "more positives than negatives"),
+    ("forward_forward.layer_loss", "loss_flipped", "goodness far above the threshold"),
+    ("forward_forward.layer_loss", "loss_negative_term_sign", "goodness far below the threshold"),
+    ("forward_forward.layer_loss", "loss_no_threshold", "silent units"),
+    ("forward_forward.layer_gradient", "gradient_no_normalisation", "many negatives"),
+    ("forward_forward.layer_gradient", "gradient_raw_outer", "a low threshold"),
+    ("forward_forward.layer_gradient", "gradient_normalised_by_K", "more units than inputs"),
+    ("forward_forward.layer_gradient", "gradient_normalised_over_batch", "a batch of one of each"),
+    ("forward_forward.layer_gradient", "gradient_length_normalised", "the first layer (label-embedded images)"),
+    ("forward_forward.layer_gradient", "gradient_pooled", "many negatives"),
+    ("forward_forward.layer_gradient", "gradient_summed", "many negatives"),
+    ("forward_forward.layer_gradient", "gradient_pre_activation", "mostly silent units"),
+    ("forward_forward.layer_gradient", "gradient_no_threshold", "a high threshold"),
+    ("forward_forward.layer_gradient", "gradient_sigmoid_flipped", "a low threshold"),
+    ("forward_forward.layer_gradient", "gradient_transposed", "one unit"),
+    ("forward_forward.predict", "predict_skip_only_layer", "one layer"),
+    ("forward_forward.predict", "predict_every_layer", "two layers"),
+    ("forward_forward.predict", "predict_skip_inverted", "two layers, skip_first=False"),
+    ("forward_forward.predict", "predict_mean_goodness", "two layers, skip_first=False"),
+    ("forward_forward.predict", "predict_last_layer_only", "three layers"),
+    ("forward_forward.predict", "predict_drop_last", "three layers"),
+    ("forward_forward.predict", "predict_without_epsilon", "a first layer silent for some labels"),
+    ("forward_forward.predict", "predict_wrong_axis", "a batch of one"),
+    ("forward_forward.predict", "predict_lowest", "wide layers"),
+    ("forward_forward.hard_negatives", "hard_unmasked", "the correct label scores highest"),
+    ("forward_forward.hard_negatives", "hard_second_best", "the correct label scores lowest"),
+    ("forward_forward.hard_negatives", "hard_mask_zero", "every score negative"),
+    ("forward_forward.hard_negatives", "hard_mask_minus_one", "every score negative"),
+    ("forward_forward.hard_negatives", "hard_mask_thousand", "large negative scores"),
+    ("forward_forward.hard_negatives", "hard_subtract_penalty", "large scores, the correct label highest"),
+    ("forward_forward.hard_negatives", "hard_nine_candidates", "labels 0 and 9"),
+    ("forward_forward.hard_negatives", "hard_wrong_axis", "a batch of one"),
+]
+
+
+@pytest.mark.parametrize("exercise_id, answer, kind", PROPERTIES, ids=[f"{a}-{k}" for _, a, k in PROPERTIES])
+def test_each_documented_property_has_a_hidden_kind_on_which_its_violation_fails(exercise_id, answer, kind):
+    function = getattr(answer_set, answer)
+    assert any(function is f for f, _ in answer_set.WRONG[exercise_id]), answer
+    for secret in SECRETS:
+        fixtures = [f for f in _hidden(exercise_id, secret) if f.label.startswith(kind + ":")]
+        assert fixtures, (exercise_id, kind)
+        assert any(_fails_on(exercise_id, function, f) for f in fixtures), (answer, kind, secret.source)
+
+
+def test_saturated_pixels_tell_an_integer_copy_from_a_blank_image():
+    for secret in SECRETS:
+        fixture = next(f for f in _hidden("forward_forward.embed_label", secret) if f.label.startswith("saturated"))
+        a = answer_set.embed_integer_copy(**copy.deepcopy(fixture.kwargs))
+        b = answer_set.embed_image_dropped(**copy.deepcopy(fixture.kwargs))
+        assert not np.array_equal(a, b)
+
+
+def test_hidden_fixtures_are_float32_safe():
+    for secret in SECRETS:
+        for fixture in _hidden("forward_forward.layer_loss", secret):   # -log(1 - sigmoid) keeps its precision
+            theta = fixture.kwargs["threshold"]
+            for h in (fixture.kwargs["h_pos"], fixture.kwargs["h_neg"]):
+                assert np.all(np.abs(goodness(h) - theta) <= 22.0), fixture.label
+        for fixture in _hidden("forward_forward.predict", secret):      # no near ties between labels
+            kw = fixture.kwargs
+            top = np.sort(ff.label_goodness(kw["params"], kw["x"], kw["skip_first"]), axis=1)
+            assert np.all(top[:, -1] - top[:, -2] > 1e-4 * np.abs(top[:, -1])), fixture.label
+        for fixture in _hidden("forward_forward.layer_gradient", secret):   # some unit active: never all 0
+            g = ff.layer_gradient(**fixture.kwargs)
+            assert np.max(np.abs(g["W"])) > 1e-6, fixture.label
+
+
+def test_the_answer_set_is_named_at_least_80_percent_per_exercise():
+    for exercise_id, answers in answer_set.WRONG.items():
+        assert len(answers) >= 12 and len(answer_set.CORRECT[exercise_id]) >= 4, exercise_id
+        results = [check_exercise(exercise_id, f) for f, _ in answers]
+        wrong = [r for r in results if r.status == "wrong"]
+        assert len(wrong) >= 12 and sum(r.mistake is not None for r in wrong) >= 0.8 * len(wrong), exercise_id

@@ -689,6 +689,7 @@ def _gradient_hidden(rng):
 # - a silent layer passes on zeros (normalise's 1e-8; 0/0 without it): "a first layer silent for some
 #   labels"
 # - one label per image, (N,): "a batch of one"; x not modified: every kind
+# Every image's best label beats the runner-up by more than 1e-4 of its score (float32 answers agree).
 def _predict_hidden(rng):
     out = []
     for kind, sizes, n, skip in (("one layer", (20, 12), 15, True), ("one layer, skip_first=False", (20, 12), 15, False),
@@ -702,8 +703,21 @@ def _predict_hidden(rng):
             params["W1"][:, silent] -= 8.0
             params["b2"] = -np.abs(params["b2"])               # (a silent layer 1 then gives layer 2 no goodness)
         out.append(Fixture(f"{kind}: sizes={'-'.join(map(str, sizes))}, N={n}",
-                           dict(params=params, x=rng.uniform(0, 1, (n, sizes[0])), skip_first=skip)))
+                           dict(params=params, x=_clear_winners(rng, params, n, sizes[0], skip), skip_first=skip)))
     return out
+
+
+def _clear_winners(rng, params, n, d, skip_first, margin=1e-4):
+    """(n, d) images whose best label beats the runner-up by more than ``margin`` of its score, so that a
+    float32 answer (JAX's default) predicts the same labels: rows near a tie are drawn again."""
+    x = rng.uniform(0, 1, (n, d))
+    for _ in range(50):
+        top = np.sort(ref.label_goodness(params, x, skip_first), axis=1)
+        close = top[:, -1] - top[:, -2] <= margin * np.abs(top[:, -1])
+        if not close.any():
+            break
+        x[close] = rng.uniform(0, 1, (int(close.sum()), d))
+    return x
 
 
 # hard_negative_labels: properties, and the kinds that separate them:
