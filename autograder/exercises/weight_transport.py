@@ -110,18 +110,44 @@ def _derivative(z, activation, kind):
     if kind == "relu activity > 1":  # a published tutorial's ReLU derivative; sigmoid left correct
         h = activate(z, activation)
         return (h > 1).astype(z.dtype) if activation == "relu" else activation_derivative(z, activation)
+    if kind == "h(1 - h)":        # the sigmoid's h (1 - h) whatever the activation
+        h = activate(z, activation)
+        return h * (1.0 - h)
     raise ValueError(kind)
 
 
-def _variant_signals(params, x, y, activation, send_back, *, derivative="z", reduce="mean"):
-    cache = forward(params, x, activation)
+def _variant_signals(params, x, y, activation, send_back, *, derivative="z", reduce="mean", bias_scale=1.0,
+                     bias_axis=0, forward_activation=None, sigmoid_output=False, layer_input="h", z_above=False,
+                     input_above=False):
+    """The reference's skeleton with one thing changed (each option is a mistake):
+    derivative: where act' is taken (_derivative); reduce: "mean", "sum" (no 1/N), "hidden sum" (1/N on
+    the output layer only); bias_scale: the biases' gradients times this; bias_axis: 1 sums over the units;
+    forward_activation: the activation of the forward pass when it is not ``activation``; sigmoid_output:
+    a sigmoid on the read-out, and its derivative in e; layer_input "z": the pre-activation as the next
+    layer's input; z_above: act' of the layer above; input_above: a hidden layer's own output as its input."""
+    cache = forward(params, x, forward_activation or activation)
     L = num_layers(params)
-    e = (cache["y_hat"] - y) / (x.shape[0] if reduce == "mean" else 1)
+    n = x.shape[0]
+    y_hat = cache["y_hat"]
+    if sigmoid_output:
+        y_hat = activate(y_hat, "sigmoid")
+    e = (y_hat - y) / (n if reduce in ("mean", "hidden sum") else 1)
+    if sigmoid_output:
+        e = e * y_hat * (1.0 - y_hat)
+    e_back = e * (n if reduce == "hidden sum" else 1.0)     # the error the hidden layers receive
+    bias_scale = {"N": n, "1/N": 1.0 / n}.get(bias_scale, bias_scale)
     grads, delta = {}, e
     for l in range(L, 0, -1):
-        grads[f"W{l}"], grads[f"b{l}"] = layer_gradients(delta, cache["inputs"][l - 1])
+        below = cache["inputs"][l - 1]
+        if layer_input == "z" and l > 1:
+            below = cache["z"][l - 2]
+        if input_above and l < L:
+            below = cache["inputs"][l]
+        weights, _ = layer_gradients(delta, below)
+        grads[f"W{l}"], grads[f"b{l}"] = weights, bias_scale * delta.sum(axis=bias_axis)
         if l > 1:
-            delta = send_back(l, delta, e) * _derivative(cache["z"][l - 2], activation, derivative)
+            z = cache["z"][l - 1] if z_above else cache["z"][l - 2]
+            delta = send_back(l, e_back if l == L else delta, e_back) * _derivative(z, activation, derivative)
     return {k: grads[k] for k in params}
 
 
@@ -138,34 +164,87 @@ def _fa_variant(params, feedback, x, y, activation="sigmoid", *, matrix="B^T", *
 
 def _dfa_variant(params, feedback, x, y, activation="sigmoid", *, matrix="B^T", **options):
     send = {"B^T": lambda l, d, e: e @ feedback[f"B{l - 1}"].T,
-            "B": lambda l, d, e: e @ feedback[f"B{l - 1}"]}[matrix]
+            "B": lambda l, d, e: e @ feedback[f"B{l - 1}"],
+            "B1": lambda l, d, e: e @ feedback["B1"].T,
+            "W": lambda l, d, e: d @ params[f"W{l}"]}[matrix]
     return _variant_signals(params, x, y, activation, send, **options)
 
 
+def _feedback_forward(params, feedback, x, y, activation="sigmoid"):
+    """Backprop with W_{l+1} replaced by B_l^T in the forward pass too (FA's B used in both directions)."""
+    swapped = {**params, **{f"W{int(k[1:]) + 1}": B.T for k, B in feedback.items()}}
+    return _bp_variant(swapped, x, y, activation)
+
+
 def _kp_variant(params, feedback, grads, learning_rate, decay, *, transpose=True, decay_feedback=True,
-                decay_weights=True, decay_biases=False, sign=1.0):
-    def keep(k):
-        decays = decay_weights if k.startswith("W") else decay_biases
-        return (1 - decay) if decays else 1.0
-    new_params = {k: keep(k) * v - sign * learning_rate * grads[k] for k, v in params.items()}
+                decay_weights=True, decay_biases=False, sign=1.0, keep="1 - lambda", decay_after=False,
+                paired_only=False, feedback_rule="update", feedback_sign=1.0, feedback_lr=True, swap=False,
+                first_only=False, step_weights=True):
+    """The reference's KP step with one thing changed (each option is a mistake): keep: the decay factor
+    ("1 - lambda", "lambda", or "1 - eta lambda" for the usual L2 decay); decay_after: (1 - lambda)(W - eta dW);
+    paired_only: only the W_{l+1} that a B_l mirrors decays; feedback_rule "copy": B_l = the new W_{l+1}^T;
+    feedback_sign, feedback_lr: B's step; swap: (feedback, params); first_only: B1 alone; step_weights:
+    False returns the parameters unchanged."""
+    factor = {"1 - lambda": 1 - decay, "lambda": decay, "1 - eta lambda": 1 - learning_rate * decay}[keep]
+    paired = {f"W{int(k[1:]) + 1}" for k in feedback}
+
+    def decays(k):
+        if k.startswith("W"):
+            return decay_weights and (k in paired or not paired_only)
+        return decay_biases
+
+    def step(value, gradient, decaying, eta=learning_rate, s=sign):
+        f = factor if decaying else 1.0
+        return f * (value - s * eta * gradient) if decay_after and decaying else f * value - s * eta * gradient
+
+    if step_weights:
+        new_params = {k: step(v, grads[k], decays(k)) for k, v in params.items()}
+    else:
+        new_params = {k: v.copy() for k, v in params.items()}
     new_feedback = {}
     for name, B in feedback.items():
-        g = grads[f"W{int(name[1:]) + 1}"]
+        if first_only and name != "B1":
+            continue
+        W_next = f"W{int(name[1:]) + 1}"
+        if feedback_rule == "copy":
+            new_feedback[name] = new_params[W_next].T.copy()
+            continue
+        g = grads[W_next]
         update = g.T if transpose else g  # untransposed only runs where W_{l+1} is square
-        new_feedback[name] = ((1 - decay) if decay_feedback else 1.0) * B - sign * learning_rate * update
-    return new_params, new_feedback
+        new_feedback[name] = step(B, update, decay_feedback, eta=learning_rate if feedback_lr else 1.0,
+                                  s=sign * feedback_sign)
+    return (new_feedback, new_params) if swap else (new_params, new_feedback)
 
 
-def _cos_variant(a, b, *, one_norm=False, squared=False, absolute=False):
+def _cos_variant(a, b, *, one_norm=False, squared=False, absolute=False, no_norm=False, distance=False,
+                 angle=None, rows=False, spectral=False, centred=False, eps=0.0, clipped=False):
+    if rows:                                  # the mean of the row-by-row cosines
+        a2 = np.reshape(a, (np.shape(a)[0], -1)) if np.ndim(a) > 1 else np.reshape(a, (1, -1))
+        b2 = np.reshape(b, a2.shape)
+        return float(np.mean(np.sum(a2 * b2, 1) / (np.linalg.norm(a2, axis=1) * np.linalg.norm(b2, axis=1))))
+    if spectral:                              # np.linalg.norm(a, 2): the largest singular value of a matrix
+        return float(np.sum(a * b) / (np.linalg.norm(a, 2) * np.linalg.norm(b, 2)))
     a, b = np.ravel(a), np.ravel(b)
+    if centred:
+        a, b = a - a.mean(), b - b.mean()
     if absolute:
         return float(abs(a @ b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+    if no_norm:
+        return float(a @ b)
     if one_norm:
         return float(a @ b / np.linalg.norm(a))
     if squared:
         return float(a @ b / (np.sum(a**2) * np.sum(b**2)))
-    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
-
+    cos = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + eps))
+    if distance:
+        return 1.0 - cos
+    if angle == "radians":
+        return float(np.arccos(np.clip(cos, -1.0, 1.0)))
+    if angle == "degrees":
+        return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+    if clipped:
+        return max(0.0, cos)
+    return cos
 
 
 _SUM = "sum instead of mean", "divide the output error by the batch size N: e = (y_hat - y) / N"
@@ -174,12 +253,36 @@ _AT_H = ("derivative at the activity", "evaluate act' at the pre-activation z (c
          "activity h = act(z)")
 _RELU = ("wrong ReLU derivative", "relu'(z) is 1 where z > 0 and 0 elsewhere: use activation_derivative(z, "
          "activation), not (activity > 1)")
+_SIGMOID_FORMULA = ("sigmoid derivative for every activation", "h (1 - h) is the sigmoid's derivative only: use "
+                    "activation_derivative(z, activation), which also knows ReLU's")
+_NOT_PASSED = ("activation not passed to forward", "call forward(params, x, activation): without it the forward "
+               "pass is a sigmoid network whatever activation says")
+_HIDDEN_SUM = ("hidden layers not divided by N", "the hidden layers' error comes from e = (y_hat - y) / N too: "
+               "divide before sending e back, not only in the output layer's gradient")
+_BIAS_AXIS = ("bias over the wrong axis", "a bias gradient has one entry per unit: sum delta over the batch, "
+              "delta.sum(axis=0)")
+_PRE = ("pre-activation as the layer input", "the next layer's input is the activity h = act(z) "
+        "(cache['inputs']), not the pre-activation z")
 
 
-def _derivative_mistakes(function):
+def _shared_mistakes(function):
+    """The mistakes every gradient exercise of the tutorial can make, with the same names everywhere."""
     return (Mistake(*_DERIV, variant(function, derivative="none")),
             Mistake(*_AT_H, variant(function, derivative="activity")),
-            Mistake(*_RELU, variant(function, derivative="relu activity > 1")))
+            Mistake(*_RELU, variant(function, derivative="relu activity > 1")),
+            Mistake(*_SIGMOID_FORMULA, variant(function, derivative="h(1 - h)")),
+            Mistake(*_NOT_PASSED, variant(function, forward_activation="sigmoid")),
+            Mistake(*_SUM, variant(function, reduce="sum")),
+            Mistake(*_HIDDEN_SUM, variant(function, reduce="hidden sum")),
+            Mistake(*_BIAS_AXIS, variant(function, bias_axis=1)),
+            Mistake(*_PRE, variant(function, layer_input="z")),
+            Mistake("biases not divided by N", "the bias gradients are sums of the error e = (y_hat - y) / N "
+                    "over the batch: divide them by N like the weights", variant(function, bias_scale="N")),
+            Mistake("biases divided by N twice", "e = (y_hat - y) / N is already divided by N: the bias "
+                    "gradients are its sum over the batch, not its mean", variant(function, bias_scale="1/N")),
+            Mistake("activation on the output layer", "the read-out is linear: y_hat = h W2^T + b2, with no "
+                    "sigmoid and no derivative on the output", variant(function, sigmoid_output=True)))
+
 
 EXERCISES = (
     Exercise(
@@ -190,8 +293,7 @@ EXERCISES = (
         points=2,
         summary="exact gradients of the two-layer MLP",
         mistakes=(
-            *_derivative_mistakes(_bp_variant),
-            Mistake(*_SUM, variant(_bp_variant, reduce="sum")),
+            *_shared_mistakes(_bp_variant),
             Mistake("transposed matrix", "send the error back with e @ W2 (that is, through W2^T), "
                     "not e @ W2.T", lambda **kw: _fa_variant(**kw, feedback={"B1": kw["params"]["W2"]})),
         ),
@@ -208,8 +310,9 @@ EXERCISES = (
                     "matrix B1, not the forward weights W2", variant(_fa_variant, matrix="W")),
             Mistake("B instead of B^T", "B1 has the shape of W2^T, (H, C): the error e (N, C) goes back "
                     "as e @ B1.T", variant(_fa_variant, matrix="B")),
-            *_derivative_mistakes(_fa_variant),
-            Mistake(*_SUM, variant(_fa_variant, reduce="sum")),
+            Mistake("B in the forward pass", "B1 replaces W2^T only on the way back: the forward pass, y_hat "
+                    "and the output layer's gradient still use W2", _feedback_forward),
+            *_shared_mistakes(_fa_variant),
         ),
     ),
     Exercise(
@@ -223,10 +326,17 @@ EXERCISES = (
             Mistake("error passed down the chain", "in DFA every hidden layer gets the OUTPUT error e "
                     "directly (e @ B_l.T), not the error of the layer above",
                     lambda **kw: _fa_variant(**{**kw, "feedback": _fa_shaped(kw)})),
+            Mistake("W instead of B", "this is backprop: every hidden layer gets the output error through "
+                    "its own feedback matrix, e @ B_l.T, not through the forward weights", variant(_dfa_variant, matrix="W")),
             Mistake("B instead of B^T", "B_l has shape (H_l, C): the error e (N, C) arrives as e @ B_l.T",
                     variant(_dfa_variant, matrix="B")),
-            *_derivative_mistakes(_dfa_variant),
-            Mistake(*_SUM, variant(_dfa_variant, reduce="sum")),
+            Mistake("feedback paired with the wrong layer", "hidden layer l receives e through its own B_l "
+                    "(feedback[f'B{l}']), not through B1", variant(_dfa_variant, matrix="B1")),
+            Mistake("derivative of the layer above", "multiply by act'(z_l) of the layer's own pre-activation: "
+                    "cache['z'][l - 1] for layer l (the list starts at z_1)", variant(_dfa_variant, z_above=True)),
+            Mistake("layer output as its input", "dL/dW_l = delta_l^T h_{l-1}: the layer's INPUT, "
+                    "cache['inputs'][l - 1], not its own activity", variant(_dfa_variant, input_above=True)),
+            *_shared_mistakes(_dfa_variant),
         ),
     ),
     Exercise(
@@ -243,10 +353,30 @@ EXERCISES = (
                     "W - B^T shrink", variant(_kp_variant, decay_feedback=False)),
             Mistake("forward weights do not decay", "W decays by (1 - lambda) too",
                     variant(_kp_variant, decay_weights=False)),
+            Mistake("some weights do not decay", "every weight matrix W_l decays by (1 - lambda), W1 "
+                    "included, not only the ones a feedback matrix mirrors", variant(_kp_variant, paired_only=True)),
             Mistake("biases decay", "only the weight matrices W and B decay; update the biases by "
                     "b <- b - eta db", variant(_kp_variant, decay_biases=True)),
             Mistake("update not transposed", "B_l is shaped like W_{l+1}^T: it receives the TRANSPOSE "
                     "of W_{l+1}'s update, -eta dW_{l+1}^T", variant(_kp_variant, transpose=False)),
+            Mistake("decay scaled by the learning rate", "KP's decay is the factor (1 - lambda) per step, "
+                    "not the L2 weight decay W - eta (dW + lambda W)", variant(_kp_variant, keep="1 - eta lambda")),
+            Mistake("lambda instead of 1 - lambda", "multiply the old weights by (1 - lambda): lambda is the "
+                    "fraction that decays away", variant(_kp_variant, keep="lambda")),
+            Mistake("decay applied after the step", "decay the old weights only: (1 - lambda) W - eta dW, not "
+                    "(1 - lambda)(W - eta dW)", variant(_kp_variant, decay_after=True)),
+            Mistake("feedback copied from the forward weights", "B learns by its own update, (1 - lambda) B_l "
+                    "- eta dW_{l+1}^T: copying W^T into B is weight transport", variant(_kp_variant, feedback_rule="copy")),
+            Mistake("sign of the feedback update", "B_l moves WITH W_{l+1}: subtract eta dW_{l+1}^T, as W "
+                    "subtracts eta dW", variant(_kp_variant, feedback_sign=-1.0)),
+            Mistake("learning rate missing on the feedback", "B_l's step is eta dW_{l+1}^T, the same learning "
+                    "rate as W's", variant(_kp_variant, feedback_lr=False)),
+            Mistake("returned in the wrong order", "return (new_params, new_feedback), in that order",
+                    variant(_kp_variant, swap=True)),
+            Mistake("one hidden layer hard-coded", "update every feedback matrix B_l from W_{l+1}'s gradient: "
+                    "networks with more hidden layers have B2, B3, ...", variant(_kp_variant, first_only=True)),
+            Mistake("forward weights not updated", "KP updates both: W_l <- (1 - lambda) W_l - eta dW_l and "
+                    "b_l <- b_l - eta db_l, besides B", variant(_kp_variant, step_weights=False)),
         ),
     ),
     Exercise(
@@ -259,10 +389,29 @@ EXERCISES = (
         mistakes=(
             Mistake("missing normalisation", "divide by the norms of both arrays",
                     variant(_cos_variant, one_norm=True)),
+            Mistake("missing normalisation", "divide by the norms of both arrays",
+                    variant(_cos_variant, no_norm=True)),
             Mistake("squared norms", "divide by ||a|| ||b|| (square roots of the sums of squares)",
                     variant(_cos_variant, squared=True)),
             Mistake("absolute value", "keep the sign: a cosine of -1 means opposite directions, which is "
                     "what a learning rule must not produce", variant(_cos_variant, absolute=True)),
+            Mistake("negative cosines clipped", "keep negative cosines: an update pointing against the "
+                    "gradient has a cosine below 0", variant(_cos_variant, clipped=True)),
+            Mistake("cosine distance", "scipy.spatial.distance.cosine is the distance 1 - cos: return the "
+                    "cosine itself", variant(_cos_variant, distance=True)),
+            Mistake("angle instead of cosine", "return the cosine, <a, b> / (||a|| ||b||); the angle is "
+                    "arccos of it", variant(_cos_variant, angle="radians")),
+            Mistake("angle instead of cosine", "return the cosine, <a, b> / (||a|| ||b||); the angle in "
+                    "degrees is np.degrees(np.arccos(...)) of it", variant(_cos_variant, angle="degrees")),
+            Mistake("row by row", "treat a matrix as one long vector (np.ravel): one cosine for the whole "
+                    "array, not the mean of its rows' cosines", variant(_cos_variant, rows=True)),
+            Mistake("matrix norm", "flatten first (np.ravel): for a matrix, np.linalg.norm(a, 2) is its "
+                    "largest singular value, not the length of the long vector", variant(_cos_variant, spectral=True)),
+            Mistake("correlation instead of cosine", "do not subtract the means: the cosine compares the "
+                    "arrays themselves", variant(_cos_variant, centred=True)),
+            *(Mistake("epsilon in the denominator", "leave the epsilon out of ||a|| ||b||: for arrays of tiny "
+                      "values it is as large as the norms themselves", variant(_cos_variant, eps=eps))
+              for eps in (1e-8, 1e-6, 1e-10, 1e-12)),
         ),
     ),
 )
