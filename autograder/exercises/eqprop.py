@@ -103,43 +103,128 @@ WITHHELD = {
 
 # --- known wrong variants ----------------------------------------------------------------------
 
-def _energy_variant(params, x, h, y, *, squared_rho=False, bias=True, half=True, sign=1.0, rho_x=True):
-    rx, rh, ry = (ref.rho(x) if rho_x else x), ref.rho(h), ref.rho(y)
-    hs, ys = (rh, ry) if squared_rho else (h, y)
-    squares = (0.5 if half else 1.0) * (np.sum(hs**2, 1) + np.sum(ys**2, 1))
+def _energy_variant(params, x, h, y, *, squared_rho=False, bias=True, half=True, sign=1.0, rho_x=True,
+                    raw=(), half_couplings=False, input_square=False, reduce=None, squares=("h", "y")):
+    """The reference's energy with one thing changed (each option is a mistake). raw: where rho is left
+    out ("h" and "y": everywhere; "h below y": W2 h; "bias partner": h . b1 and y . b2); reduce: "mean" or
+    "total", one number for the whole batch; squares: the states whose squared norm is counted."""
+    rx = ref.rho(x) if rho_x and "x" not in raw else x
+    rh = h if "h" in raw else ref.rho(h)
+    ry = y if "y" in raw else ref.rho(y)
+    rh_below_y = h if "h below y" in raw else rh
+    free = {"h": ref.rho(h) if squared_rho else h, "y": ref.rho(y) if squared_rho else y}
+    sq = sum(np.sum(free[k] ** 2, 1) for k in squares)
+    if input_square:
+        sq = sq + np.sum(x**2, 1)
+    sq = (0.5 if half else 1.0) * sq
     b1, b2 = (params["b1"], params["b2"]) if bias else (0.0, 0.0)
-    inter = np.sum(rh * (rx @ params["W1"].T + b1), 1) + np.sum(ry * (rh @ params["W2"].T + b2), 1)
-    return squares - sign * inter
+    if "bias partner" in raw:
+        inter = (np.sum(rh * (rx @ params["W1"].T), 1) + h @ params["b1"]
+                 + np.sum(ry * (rh @ params["W2"].T), 1) + y @ params["b2"])
+    else:
+        inter = np.sum(rh * (rx @ params["W1"].T + b1), 1) + np.sum(ry * (rh_below_y @ params["W2"].T + b2), 1)
+    energy = sq - sign * (0.5 if half_couplings else 1.0) * inter
+    if reduce == "mean":
+        return np.mean(energy)
+    if reduce == "total":
+        return np.sum(energy)
+    return energy
 
 
 def _relax_variant(params, x, h, y, target, beta, epsilon, *, clip=True, ascent=False, nudge_sign=1.0,
-                   sequential=False, open_interval=False):
-    dh, dy = ref.state_gradients(params, x, h, y, target, 0.0)
-    if open_interval:   # rho' = 1 only strictly inside (0, 1)
-        inside = lambda s: ((s > 0) & (s < 1)).astype(float)
-        rx, rh, ry = ref.rho(x), ref.rho(h), ref.rho(y)
-        dh = h - inside(h) * (rx @ params["W1"].T + params["b1"] + ry @ params["W2"])
-        dy = y - inside(y) * (rh @ params["W2"].T + params["b2"])
+                   sequential=False, open_interval=False, wall_slope=1.0, rho_x=True, top_down=True, bias=True,
+                   nudge="beta", leak=True, drive_sign=1.0, return_gradients=False):
+    """The reference's relaxation step with one thing changed (each option is a mistake). wall_slope: rho'
+    on the walls s = 0 and s = 1 (1/2 is jax.grad through jnp.clip); open_interval: rho' = 0 there;
+    nudge: the cost's weight, "beta", "1" or "beta / 2"; leak: the s of 1/2 ||s||^2; drive_sign: the
+    sign of the couplings' drive."""
+    def d_rho(s):
+        inside = ((s >= 0) & (s <= 1)).astype(float)
+        walls = (s == 0) | (s == 1)
+        return np.where(walls, 0.0 if open_interval else wall_slope, inside)
+
+    def gradients(h, y):
+        rx = ref.rho(x) if rho_x else x
+        b1, b2 = (params["b1"], params["b2"]) if bias else (0.0, 0.0)
+        up = rx @ params["W1"].T + b1 + (ref.rho(y) @ params["W2"] if top_down else 0.0)
+        dh = (h if leak else 0.0) - drive_sign * d_rho(h) * up
+        dy = (y if leak else 0.0) - drive_sign * d_rho(y) * (ref.rho(h) @ params["W2"].T + b2)
+        return dh, dy
+
+    dh, dy = gradients(h, y)
     if sequential:  # h first, then y's gradient from the NEW h
         h = np.clip(h - epsilon * dh, 0, 1)
         dh = np.zeros_like(h)
-        dy = ref.state_gradients(params, x, h, y, target, 0.0)[1]
+        dy = gradients(h, y)[1]
     if beta != 0.0:
-        dy = dy + nudge_sign * beta * (y - target)
+        weight = {"beta": beta, "1": 1.0, "beta / 2": beta / 2}[nudge]
+        dy = dy + nudge_sign * weight * (y - target)
+    if return_gradients:
+        return dh, dy
     sign = -1.0 if ascent else 1.0
     h_new, y_new = h - sign * epsilon * dh, y - sign * epsilon * dy
     return (np.clip(h_new, 0, 1), np.clip(y_new, 0, 1)) if clip else (h_new, y_new)
 
 
 def _update_variant(x, free, nudged, beta, *, use_rho=True, inverse_beta=True, reduce="mean", sign=1.0,
-                    rho_x=True, abs_beta=False):
+                    rho_x=True, abs_beta=False, times_beta=False, factor=1.0, w2="difference of products",
+                    transpose_w2=False, bias_scale=1.0, free_phase=True, bias_axis=0, weight_scale=1.0):
+    """The reference's estimate with one thing changed (each option is a mistake). w2: W2's term, the
+    "difference of products", the "product of differences", or the output's change times the nudged or
+    the free hidden activity ("change of y, nudged h", "change of y, free h"); bias_scale, weight_scale:
+    extra factors on the biases and on the weights; free_phase: False drops the free phase's terms."""
     f = ref.rho if use_rho else (lambda s: s)
     n = x.shape[0] if reduce == "mean" else 1
-    scale = sign / ((abs(beta) if abs_beta else beta) if inverse_beta else 1.0)
+    b = abs(beta) if abs_beta else beta
+    scale = sign * factor * ((b if times_beta else 1.0 / b) if inverse_beta else 1.0)
     rx = ref.rho(x) if rho_x else x
     (h0, y0), (hb, yb) = (f(free[0]), f(free[1])), (f(nudged[0]), f(nudged[1]))
-    return {"W1": -scale * ((hb - h0).T @ rx) / n, "b1": -scale * np.sum(hb - h0, 0) / n,
-            "W2": -scale * (yb.T @ hb - y0.T @ h0) / n, "b2": -scale * np.sum(yb - y0, 0) / n}
+    if not free_phase:
+        h0, y0 = np.zeros_like(h0), np.zeros_like(y0)
+    dW2 = {"difference of products": yb.T @ hb - y0.T @ h0, "product of differences": (yb - y0).T @ (hb - h0),
+           "change of y, nudged h": (yb - y0).T @ hb, "change of y, free h": (yb - y0).T @ h0}[w2]
+    if transpose_w2:
+        dW2 = dW2.T
+    bs = {"N": x.shape[0]}.get(bias_scale, bias_scale)
+    bias = (lambda d: np.sum(d, 0) / n) if bias_axis == 0 else (lambda d: np.mean(d, bias_axis))
+    return {"W1": -weight_scale * scale * ((hb - h0).T @ rx) / n, "b1": -bs * scale * bias(hb - h0),
+            "W2": -weight_scale * scale * dW2 / n, "b2": -bs * scale * bias(yb - y0)}
+
+
+def _rate(outputs, targets, *, predicted="argmax", compare="class", reduce="mean"):
+    """error_rate with one thing changed: predicted "argmin" or "argmax over examples"; compare "one-hot"
+    (each unit against the one-hot code), "thresholded" (every output > 1/2 against the code), "rounded"
+    (each rounded output against the code, counted per unit); reduce "count", "percent", "floor"."""
+    if compare == "thresholded":
+        wrong = np.any((outputs > 0.5) != (targets > 0.5), axis=1)
+    elif compare == "rounded":
+        wrong = np.round(outputs) != targets
+    elif predicted == "argmax over examples":
+        wrong = np.argmax(outputs, axis=0) != np.argmax(targets, axis=0)
+    else:
+        guess = np.argmin(outputs, 1) if predicted == "argmin" else np.argmax(outputs, 1)
+        wrong = guess != np.argmax(targets, 1)
+    if reduce == "count":
+        return float(np.sum(wrong))
+    if reduce == "percent":
+        return float(100.0 * np.mean(wrong))
+    if reduce == "floor":
+        return float(np.sum(wrong) // wrong.shape[0])
+    return float(np.mean(wrong))
+
+
+def _batch(x, targets, index, batch_size, *, start=None, stop=None, targets_rows="same", swap=False, rows=None):
+    """get_batch with one thing changed: start/stop(index, batch_size) -> the slice's ends; targets_rows:
+    "same", "all" (not sliced) or "first" (the first batch); rows(N, index, batch_size) -> row indices."""
+    if rows is not None:
+        idx = rows(len(x), index, batch_size)
+        xb, tb = x[idx], targets[idx]
+    else:
+        a = index * batch_size if start is None else start(index, batch_size)
+        b = (index + 1) * batch_size if stop is None else stop(index, batch_size)
+        xb = x[a:b]
+        tb = {"same": targets[a:b], "all": targets, "first": targets[:batch_size]}[targets_rows]
+    return (tb, xb) if swap else (xb, tb)
 
 
 EXERCISES = (
@@ -155,6 +240,17 @@ EXERCISES = (
             Mistake("missing 1/2", "the squared term is 1/2 (||h||^2 + ||y||^2)", variant(_energy_variant, half=False)),
             Mistake("rho(x) missing", "the input enters through rho too: W1 rho(x), not W1 x (they differ "
                     "outside [0, 1])", variant(_energy_variant, rho_x=False)),
+            *(Mistake("rho missing in a coupling", "every coupling pairs rho of both units: rho(h) . (W1 rho(x) "
+                      "+ b1) and rho(y) . (W2 rho(h) + b2); only the squared term uses the states themselves",
+                      variant(_energy_variant, raw=raw)) for raw in (("x", "h", "y"), ("h below y",), ("bias partner",))),
+            Mistake("1/2 on the couplings", "only the squared term has the 1/2: each coupling appears once in "
+                    "E, not twice as in -1/2 s^T W s", variant(_energy_variant, half_couplings=True)),
+            Mistake("input in the squared term", "x is clamped: the squared term is over the free states, "
+                    "1/2 (||h||^2 + ||y||^2)", variant(_energy_variant, input_square=True)),
+            *(Mistake("a squared term missing", "the squared term has both free states: 1/2 (||h||^2 + ||y||^2)",
+                      variant(_energy_variant, squares=k)) for k in (("h",), ("y",))),
+            *(Mistake("one energy for the whole batch", "return one energy per example, shape (N,): sum over "
+                      "the units (axis=1), not over the batch", variant(_energy_variant, reduce=r)) for r in ("mean", "total")),
         ),
     ),
     Exercise(
@@ -170,6 +266,24 @@ EXERCISES = (
                     "either: y's step must not use the new h", variant(_relax_variant, sequential=True)),
             Mistake("rho' zero on the walls", "rho'(s) is 1 on the closed interval [0, 1]: a state clipped "
                     "to exactly 0 or 1 still feels its drive", variant(_relax_variant, open_interval=True)),
+            Mistake("rho' one half on the walls", "jax.grad of jnp.clip gives 1/2 where s is exactly 0 or 1; "
+                    "rho'(s) is 1 on the closed interval [0, 1]: write rho' yourself, or differentiate a rho "
+                    "written with jnp.where", variant(_relax_variant, wall_slope=0.5)),
+            Mistake("rho(x) missing", "the input drives the hidden units through rho(x) W1^T, not x W1^T (they "
+                    "differ outside [0, 1])", variant(_relax_variant, rho_x=False)),
+            Mistake("top-down term missing", "the hidden units also feel the output through rho(y) W2: "
+                    "dF/dh = h - rho'(h) (rho(x) W1^T + b1 + rho(y) W2)", variant(_relax_variant, top_down=False)),
+            Mistake("missing bias", "include the biases b1 and b2 in the drives", variant(_relax_variant, bias=False)),
+            Mistake("nudge not scaled by beta", "the cost enters F with the weight beta: add beta (y - t), "
+                    "not (y - t)", variant(_relax_variant, nudge="1")),
+            Mistake("nudge halved", "dC/dy for C = 1/2 ||y - t||^2 is (y - t): add beta (y - t)",
+                    variant(_relax_variant, nudge="beta / 2")),
+            Mistake("leak term missing", "1/2 ||s||^2 contributes s itself: dF/dh starts with h, dF/dy with y",
+                    variant(_relax_variant, leak=False)),
+            Mistake("wrong sign of the interaction", "the couplings lower the energy, so their drive enters "
+                    "dF/ds with a minus: s - rho'(s) (drive)", variant(_relax_variant, drive_sign=-1.0)),
+            Mistake("gradients returned instead of states", "return the new states, clip(s - epsilon dF/ds, 0, 1), "
+                    "not dF/dh and dF/dy", variant(_relax_variant, return_gradients=True)),
         ),
     ),
     Exercise(
@@ -187,6 +301,25 @@ EXERCISES = (
                     variant(_update_variant, rho_x=False)),
             Mistake("divided by |beta|", "divide by beta itself: with beta < 0 the nudged phase pushes the "
                     "other way and the sign of the difference flips with it", variant(_update_variant, abs_beta=True)),
+            Mistake("multiplied by beta", "divide the change by beta: -(1/beta) (...)", variant(_update_variant, times_beta=True)),
+            Mistake("divided by 2 beta", "the one-sided estimate divides by beta; 2 beta belongs to the symmetric "
+                    "estimate of Section 4 (+beta and -beta)", variant(_update_variant, factor=0.5)),
+            Mistake("product of the differences", "take the difference of the products, rho(yb)^T rho(hb) - "
+                    "rho(y0)^T rho(h0), not (rho(yb) - rho(y0))^T (rho(hb) - rho(h0))",
+                    variant(_update_variant, w2="product of differences")),
+            *(Mistake("only one unit's change", "in W2's term both units change between the phases: "
+                      "rho(yb)^T rho(hb) - rho(y0)^T rho(h0) (only W1's partner, x, is the same in both)",
+                      variant(_update_variant, w2=w)) for w in ("change of y, nudged h", "change of y, free h")),
+            Mistake("transposed matrix", "W2 is (C, H): its estimate is rho(y)^T rho(h), not rho(h)^T rho(y)",
+                    variant(_update_variant, transpose_w2=True)),
+            Mistake("biases not divided by N", "average the bias terms over the batch as well (mean over axis 0)",
+                    variant(_update_variant, bias_scale="N")),
+            Mistake("weights divided by N twice", "the weights' estimate is a mean over the batch: divide the "
+                    "summed products by N once", lambda x, free, nudged, beta: _update_variant(x, free, nudged, beta, weight_scale=1.0 / x.shape[0])),
+            Mistake("free phase left out", "subtract the free phase's products: the estimate compares the two "
+                    "fixed points", variant(_update_variant, free_phase=False)),
+            Mistake("bias over the wrong axis", "a bias estimate has one entry per unit: average over the "
+                    "examples, axis 0", variant(_update_variant, bias_axis=1)),
         ),
     ),
     Exercise(
@@ -197,6 +330,19 @@ EXERCISES = (
             Mistake("jax.nn.hard_sigmoid", "that is relu6(s + 3) / 6, almost flat on [0, 1]; the paper's "
                     "rho is clip(s, 0, 1)", lambda s: np.clip((s + 3.0) / 6.0, 0.0, 1.0)),
             Mistake("relu", "rho saturates at 1 as well: clip(s, 0, 1)", lambda s: np.maximum(s, 0.0)),
+            Mistake("relu6 / 6", "the paper's rho is clip(s, 0, 1): no division by 6",
+                    lambda s: np.minimum(np.maximum(s, 0.0), 6.0) / 6.0),
+            *(Mistake("another hard sigmoid", "that hard sigmoid has a slope other than 1 on [0, 1]; the "
+                      "paper's rho is clip(s, 0, 1), equal to s on [0, 1]", f)
+              for f in (lambda s: np.clip(0.2 * s + 0.5, 0.0, 1.0), lambda s: np.clip((s + 1.0) / 2.0, 0.0, 1.0))),
+            Mistake("hard tanh", "rho is 0 below 0: clip(s, 0, 1), not clip(s, -1, 1)", lambda s: np.clip(s, -1.0, 1.0)),
+            Mistake("not clipped at 0", "rho is 0 below 0 as well: clip(s, 0, 1)", lambda s: np.minimum(s, 1.0)),
+            Mistake("smooth sigmoid", "the paper's rho is the HARD sigmoid clip(s, 0, 1), not 1 / (1 + e^-s)",
+                    lambda s: 1.0 / (1.0 + np.exp(-s))),
+            Mistake("step function", "rho is linear on [0, 1] (rho(s) = s there), not a step",
+                    lambda s: (s > 0.5).astype(float)),
+            Mistake("absolute value", "negative states give 0: clip(s, 0, 1), not clip(|s|, 0, 1)",
+                    lambda s: np.clip(np.abs(s), 0.0, 1.0)),
         ),
     ),
     Exercise(
@@ -205,6 +351,28 @@ EXERCISES = (
         mistakes=(
             Mistake("always the first batch", "use the index: x[index * batch_size:(index + 1) * batch_size]",
                     lambda x, targets, index, batch_size: (x[:batch_size], targets[:batch_size])),
+            *(Mistake("batch index off by one", "index 0 is the first batch: rows index * batch_size to "
+                      "(index + 1) * batch_size", variant(_batch, start=lambda i, b, k=k: (i + k) * b,
+                                                          stop=lambda i, b, k=k: (i + k + 1) * b)) for k in (-1, 1)),
+            Mistake("index used as a row", "the index counts batches, not rows: start at index * batch_size",
+                    variant(_batch, start=lambda i, b: i, stop=lambda i, b: i + b)),
+            Mistake("one row short", "the slice's end is exclusive: x[index * batch_size:(index + 1) * batch_size]",
+                    variant(_batch, stop=lambda i, b: (i + 1) * b - 1)),
+            Mistake("one row too many", "the slice's end is exclusive: x[index * batch_size:(index + 1) * batch_size]",
+                    variant(_batch, stop=lambda i, b: (i + 1) * b + 1)),
+            Mistake("targets not sliced", "slice the targets like x: the same rows of both",
+                    variant(_batch, targets_rows="all")),
+            Mistake("targets from the wrong batch", "take the targets from the same rows as x",
+                    variant(_batch, targets_rows="first")),
+            Mistake("returned in the wrong order", "return (x rows, targets rows), in that order",
+                    variant(_batch, swap=True)),
+            Mistake("split into batch_size pieces", "np.array_split(x, k) makes k pieces; a batch is batch_size "
+                    "consecutive rows: x[index * batch_size:(index + 1) * batch_size]",
+                    variant(_batch, rows=lambda n, i, b: np.array_split(np.arange(n), b)[i])),
+            Mistake("last batch wrapped around", "the last batch may be shorter: slice, do not wrap to the start",
+                    variant(_batch, rows=lambda n, i, b: np.arange(i * b, (i + 1) * b) % n)),
+            Mistake("strided rows", "a batch is consecutive rows, x[index * batch_size:(index + 1) * batch_size], "
+                    "not every batch_size-th row", variant(_batch, rows=lambda n, i, b: np.arange(i, n, b))),
         ),
     ),
     Exercise(
@@ -219,6 +387,23 @@ EXERCISES = (
                     lambda outputs, targets: float(np.mean(np.argmax(outputs, 1) != np.argmax(targets)))),
             Mistake("accuracy instead of error rate", "count the examples that are WRONG",
                     lambda outputs, targets: float(np.mean(np.argmax(outputs, 1) == np.argmax(targets, 1)))),
+            Mistake("count instead of fraction", "divide the number of mistakes by the number of examples N",
+                    variant(_rate, reduce="count")),
+            Mistake("percentage instead of fraction", "return a fraction in [0, 1], not a percentage",
+                    variant(_rate, reduce="percent")),
+            Mistake("integer division", "the count // N is 0 unless every example is wrong: divide with /, "
+                    "or take np.mean", variant(_rate, reduce="floor")),
+            Mistake("argmax over the wrong axis", "one prediction per example: np.argmax(outputs, axis=1) "
+                    "(over the classes), not axis=0", variant(_rate, predicted="argmax over examples")),
+            Mistake("argmin instead of argmax", "the prediction is the class with the LARGEST output",
+                    variant(_rate, predicted="argmin")),
+            Mistake("thresholded outputs", "the prediction is the class with the largest output "
+                    "(np.argmax(outputs, axis=1)), not the outputs above 1/2", variant(_rate, compare="thresholded")),
+            Mistake("counted per output unit", "count examples, not output units: one prediction per example, "
+                    "np.argmax(outputs, axis=1)", variant(_rate, compare="rounded")),
+            Mistake("squared error instead of error rate", "the error rate counts wrong predictions; the mean "
+                    "squared error is another measure",
+                    lambda outputs, targets: float(np.mean((outputs - targets) ** 2))),
         ),
     ),
 )
@@ -260,9 +445,12 @@ def _energy_hidden(rng):
 def _relax_hidden(rng):
     out = []
     for kind, D, H, C, N in _shape_kinds(rng):
-        for phase, beta in (("free phase, target None", 0.0), ("positive nudge", float(rng.uniform(0.1, 2.0))),
-                            ("negative nudge", -float(rng.uniform(0.1, 2.0)))):
-            p, x, h, y, t = _random_states(rng, D, H, C, N, 0.0, 1.0)
+        for phase, beta, x_low, x_high in (("free phase, target None", 0.0, 0.0, 1.0),
+                                           ("positive nudge", float(rng.uniform(0.1, 2.0)), 0.0, 1.0),
+                                           ("negative nudge", -float(rng.uniform(0.1, 2.0)), 0.0, 1.0),
+                                           ("inputs outside [0, 1], positive nudge", float(rng.uniform(0.1, 2.0)),
+                                            -2.0, 3.0)):
+            p, x, h, y, t = _random_states(rng, D, H, C, N, 0.0, 1.0, x_low, x_high)
             h[:, 0], y[0, :] = 0.0, 1.0                      # on the walls, as clipping leaves them
             eps = float(rng.choice([0.05, 0.5, 1.0]))
             out.append(Fixture(f"{kind}, {phase}, epsilon={eps:g}, D={D}, H={H}, C={C}, N={N}",

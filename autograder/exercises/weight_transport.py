@@ -170,6 +170,18 @@ def _dfa_variant(params, feedback, x, y, activation="sigmoid", *, matrix="B^T", 
     return _variant_signals(params, x, y, activation, send, **options)
 
 
+def _dfa_two_hidden(params, feedback, x, y, activation="sigmoid"):
+    """DFA written out for exactly two hidden layers (W1, W2 hidden, W3 the output), whatever the depth."""
+    cache = forward(params, x, activation)
+    e = (cache["y_hat"] - y) / x.shape[0]
+    grads = {}
+    for l in (1, 2):
+        delta = (e @ feedback[f"B{l}"].T) * activation_derivative(cache["z"][l - 1], activation)
+        grads[f"W{l}"], grads[f"b{l}"] = layer_gradients(delta, cache["inputs"][l - 1])
+    grads["W3"], grads["b3"] = layer_gradients(e, cache["inputs"][2])
+    return grads
+
+
 def _feedback_forward(params, feedback, x, y, activation="sigmoid"):
     """Backprop with W_{l+1} replaced by B_l^T in the forward pass too (FA's B used in both directions)."""
     swapped = {**params, **{f"W{int(k[1:]) + 1}": B.T for k, B in feedback.items()}}
@@ -336,6 +348,9 @@ EXERCISES = (
                     "cache['z'][l - 1] for layer l (the list starts at z_1)", variant(_dfa_variant, z_above=True)),
             Mistake("layer output as its input", "dL/dW_l = delta_l^T h_{l-1}: the layer's INPUT, "
                     "cache['inputs'][l - 1], not its own activity", variant(_dfa_variant, input_above=True)),
+            Mistake("two hidden layers hard-coded", "loop over every hidden layer l = 1, ..., L - 1 (the "
+                    "fixtures include three hidden layers): the output layer is W_L, with L = len(cache['z'])",
+                    _dfa_two_hidden),
             *_shared_mistakes(_dfa_variant),
         ),
     ),
@@ -474,6 +489,24 @@ def _kind_label(kind, sizes, n, act):
     return f"{kind}, {act}, sizes={'-'.join(map(str, sizes))}, N={n}"
 
 
+# Properties of backprop_gradients, and the kinds that separate them (the answer of
+# tests/answers/weight_transport.py that violates each, and fails, in brackets):
+# - the sign of dL/dtheta, the caller subtracts it: every kind (bp_negated)
+# - weights (out, in), dW = delta^T input: every kind (bp_transposed_gradients)
+# - the batch mean, e = (y_hat - y) / N, biases included: every kind with N > 1, "a larger batch" (bp_summed,
+#   bp_bias_not_averaged, bp_bias_mean_twice); the mean of 1/2 ||.||^2: every kind (bp_without_half)
+# - the error goes back as e @ W2 (W2^T e_n): runs and fails where H == C, "square layers", "hidden as wide as
+#   the output" (bp_transposed_W2; a shape error elsewhere)
+# - act'(z1) multiplies the hidden error: every kind (bp_no_derivative); taken at z, not at h = act(z): every
+#   sigmoid kind (bp_derivative_at_h; for ReLU the two agree)
+# - the activation option: every relu kind (bp_sigmoid_formula_for_relu, bp_activation_not_passed,
+#   bp_sigmoid_everywhere, bp_relu_activity_above_one: relu'(z) = 1 for every z > 0)
+# - the read-out is linear, and the output layer's input is h = act(z1): every kind (bp_sigmoid_output,
+#   bp_preactivation_input)
+# - biases sum over the batch, axis 0: every kind (bp_bias_wrong_axis)
+# - a batch of one and one output (C = 1): "a batch of one", "one output" (bp_squeezed)
+# - one hidden unit, large weights (saturated sigmoids, ReLUs far from 0): "one hidden unit", "large weights"
+# - the inputs are not modified: every kind (bp_in_place)
 def _bp_hidden(rng):
     out = []
     for kind, sizes, n, act, scale in _two_layer_kinds(rng):
@@ -482,6 +515,16 @@ def _bp_hidden(rng):
     return out
 
 
+# Properties of feedback_alignment_gradients (besides those of backprop_gradients above, which it shares
+# and which the same kinds separate: fa_negated, fa_transposed_gradients, fa_summed, fa_hidden_summed,
+# fa_no_derivative, fa_derivative_at_h, the relu kinds for fa_sigmoid_formula_for_relu,
+# fa_activation_not_passed, fa_relu_activity_above_one, fa_bias_wrong_axis, fa_preactivation_input):
+# - B1 is used, not W2: every kind (fa_backprop, fa_own_random_feedback)
+# - B1 is (H, C), used as e @ B1.T: runs and fails where H == C, "square layers", "hidden as wide as the
+#   output" (fa_B_not_transposed; a shape error elsewhere)
+# - B1 only on the way back: the forward pass and the output layer keep W2, every kind (fa_B_in_forward)
+# - the scale of B1 (gain 0.5 to 2) carries into the hidden update: every kind
+# - the inputs (feedback included) are not modified: every kind (fa_feedback_transposed_in_dict)
 def _fa_hidden(rng):
     out = []
     for kind, sizes, n, act, scale in _two_layer_kinds(rng):
@@ -490,6 +533,19 @@ def _fa_hidden(rng):
     return out
 
 
+# Properties of direct_feedback_alignment_gradients (besides the shared ones of backprop_gradients, separated
+# by the same kinds: dfa_negated, dfa_transposed_gradients, dfa_summed, dfa_hidden_summed, dfa_without_half,
+# dfa_no_derivative, dfa_derivative_at_h, the relu kinds, ...):
+# - every hidden layer receives the OUTPUT error e: every kind, a shape error where widths differ
+#   (dfa_chain_with_B, dfa_backprop)
+# - B_l is (H_l, C), used as e @ B_l.T: runs and fails where H_l == C, "hidden layers as wide as the output",
+#   "square layers" (dfa_B_not_transposed)
+# - each hidden layer its own B_l: runs and fails where the widths are equal, "square layers",
+#   "hidden layers as wide as the output" (dfa_one_B_for_all)
+# - act'(z_l) of the layer's own pre-activation, dW_l = delta_l^T h_{l-1}: run and fail in "square layers"
+#   (dfa_wrong_z_index, dfa_wrong_input_index; a shape error elsewhere)
+# - any depth, L >= 3: "three hidden layers" (dfa_two_hidden_layers_hard_coded)
+# - a batch of one: "two hidden layers, a batch of one"
 def _dfa_hidden(rng):
     out = []
     for kind, sizes, n, act, scale in _deep_kinds(rng):
@@ -498,6 +554,20 @@ def _dfa_hidden(rng):
     return out
 
 
+# Properties of kolen_pollack_update, and the kinds that separate them:
+# - the sign of both steps: every kind (kp_ascent, kp_feedback_sign)
+# - the decay (1 - lambda) of every W_l and every B_l, applied to the old weights only, not to the biases:
+#   every kind with decay > 0, "small decay", "strong decay", "decay near 1" (kp_feedback_no_decay,
+#   kp_weights_no_decay, kp_only_paired_layer_decays, kp_biases_decay, kp_decay_after_step); a factor
+#   (1 - lambda), not lambda: every decay but 1/2 (kp_decay_factor_lambda); not 1 - eta lambda: every
+#   kind with lr != 1 and decay > 0 (kp_l2_decay)
+# - B_l receives -eta dW_{l+1}^T, transposed, with the learning rate: every kind (kp_not_transposed fails on
+#   shapes, or on values where W_{l+1} is square; kp_feedback_no_learning_rate, lr != 1; kp_feedback_copied)
+# - W and b take their step too: every kind (kp_only_feedback)
+# - any depth: "two hidden layers", "three hidden layers" (kp_one_hidden_layer)
+# - no decay at all (lambda = 0): "no decay" (every decay mistake coincides there: the kind checks the plain step)
+# - (new_params, new_feedback), in that order, new dicts, inputs not modified: every kind (kp_swapped_return,
+#   kp_in_place)
 def _kp_hidden(rng):
     out = []
     kinds = [("no decay", 0.0), ("small decay", 0.01), ("strong decay", 0.5), ("decay near 1", 0.95)]
@@ -512,6 +582,16 @@ def _kp_hidden(rng):
     return out
 
 
+# Properties of cosine_similarity, and the kinds that separate them:
+# - both norms, square roots of the sums of squares: every kind but "orthogonal" (cos_one_norm, cos_no_norm,
+#   cos_squared_norms, cos_norm_of_a_twice)
+# - the sign, -1 for opposite arrays: "opposite", "nearly opposite", "vectors" (cos_abs, cos_clipped)
+# - the cosine itself, not 1 - cos or the angle: every kind (cos_scipy_distance, cos_angle, cos_degrees)
+# - matrices as one long vector: "matrices", "a 3-d array" (cos_rows, cos_spectral_norm)
+# - no centring: every kind but "parallel" and "opposite" (cos_correlation)
+# - the formula as written, no epsilon: "tiny values" (cos_epsilon); scale-free: "large values", "a scaled copy"
+# - one element, orthogonal arrays (cos = 0): "one element", "orthogonal"
+# - the inputs are not modified: every kind (cos_in_place)
 def _cos_hidden(rng):
     out = []
     for kind in ("vectors", "matrices", "parallel", "opposite", "orthogonal", "a scaled copy", "one element",

@@ -1043,8 +1043,8 @@ WRONG = {
     ],
     MB: [
         (batch_first, "always the first batch"),
-        (batch_one_based, "index counted from 1"),
-        (batch_next, "index counted from 1"),
+        (batch_one_based, "batch index off by one"),
+        (batch_next, "batch index off by one"),
         (batch_index_as_row, "index used as a row"),
         (batch_one_short, "one row short"),
         (batch_one_more, "one row too many"),

@@ -302,6 +302,15 @@ def bp_bias_wrong_axis(params, x, y, activation="sigmoid"):
     return {"W1": delta1.T @ x, "b1": delta1.sum(1), "W2": e.T @ cache["inputs"][1], "b2": e.sum(1)}
 
 
+def bp_squeezed(params, x, y, activation="sigmoid"):
+    # [property: a batch of one; one output] singleton dimensions dropped "to be safe" (np.squeeze)
+    cache = forward(params, x, activation)
+    h, y_hat = np.squeeze(cache["inputs"][1]), np.squeeze(cache["y_hat"])
+    e = (y_hat - np.squeeze(y)) / len(x)
+    delta1 = (e @ params["W2"]) * np.squeeze(activation_derivative(cache["z"][0], activation))
+    return {"W1": delta1.T @ x, "b1": delta1.sum(0), "W2": e.T @ h, "b2": e.sum(0)}
+
+
 def bp_in_place(params, x, y, activation="sigmoid"):
     # [property: the inputs are not modified] y reused as the error's buffer
     cache = forward(params, x, activation)
@@ -839,6 +848,16 @@ def dfa_without_half(params, feedback, x, y, activation="sigmoid"):
     return {k: 2 * v for k, v in dfa_forward(params, feedback, x, y, activation).items()}
 
 
+def dfa_two_hidden_layers_hard_coded(params, feedback, x, y, activation="sigmoid"):
+    # [property: any depth (three hidden layers)] the exercise's first network, W1..W3, written out
+    cache = forward(params, x, activation)
+    (x_in, h1, h2), (z1, z2) = cache["inputs"][:3], cache["z"][:2]
+    e = (cache["y_hat"] - y) / len(x)
+    d1 = (e @ feedback["B1"].T) * activation_derivative(z1, activation)
+    d2 = (e @ feedback["B2"].T) * activation_derivative(z2, activation)
+    return {"W1": d1.T @ x_in, "b1": d1.sum(0), "W2": d2.T @ h1, "b2": d2.sum(0), "W3": e.T @ h2, "b3": e.sum(0)}
+
+
 def dfa_missing_key(params, feedback, x, y, activation="sigmoid"):
     # an off-by-one loop: the last hidden layer left out of the result
     grads = dfa_forward(params, feedback, x, y, activation)
@@ -1217,6 +1236,7 @@ WRONG = {
         (bp_sigmoid_everywhere, "ignores the argument 'activation'"),
         (bp_relu_activity_above_one, "wrong ReLU derivative"),
         (bp_bias_wrong_axis, "bias over the wrong axis"),
+        (bp_squeezed, None),
         (bp_in_place, None),
     ],
     FA: [
@@ -1255,6 +1275,7 @@ WRONG = {
         (dfa_transposed_gradients, "transposed"),
         (dfa_relu_activity_above_one, "wrong ReLU derivative"),
         (dfa_without_half, "off by a constant factor"),
+        (dfa_two_hidden_layers_hard_coded, "two hidden layers hard-coded"),
         (dfa_missing_key, None),
     ],
     KP: [
