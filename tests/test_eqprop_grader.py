@@ -149,3 +149,34 @@ def test_free_phase_with_target_none_is_part_of_the_contract():
     assert any(f.kwargs["target"] is None and f.kwargs["beta"] == 0.0 for f in fixtures)
     result = check_exercise("eqprop.relaxation_step", relax_always_nudging)
     assert result.score == 0 and "target=None" in result.feedback, result.feedback
+
+
+def _hidden(exercise_id):
+    from autograder.core import prepared
+    from autograder.secret import PRACTICE
+    exercise = next(e for e in exercises_of("eqprop") if e.id == exercise_id)
+    return [f for f in prepared(exercise, PRACTICE)[0] if f.hidden]
+
+
+def test_relaxation_hidden_fixtures_separate_rho_x_and_the_walls():
+    # issue 21: an answer with x W1^T in place of rho(x) W1^T passed every fixture (x was always in [0, 1]);
+    # every hidden kind keeps states on the walls, where rho' = 1 (jax.grad of jnp.clip gives 1/2)
+    hidden = _hidden("eqprop.relaxation_step")
+    assert any(np.any((f.kwargs["x"] < 0) | (f.kwargs["x"] > 1)) for f in hidden)
+    assert all(np.any(f.kwargs["h"] == 0.0) and np.any(f.kwargs["y"] == 1.0) for f in hidden)
+
+    def relax_with_raw_x(params, x, h, y, target, beta, epsilon):
+        up_h, up_y = x @ params["W1"].T + params["b1"] + rho(y) @ params["W2"], rho(h) @ params["W2"].T + params["b2"]
+        dy = y - up_y + (beta * (y - target) if beta else 0.0)
+        return np.clip(h - epsilon * (h - up_h), 0, 1), np.clip(y - epsilon * dy, 0, 1)
+    result = check_exercise("eqprop.relaxation_step", relax_with_raw_x)
+    assert result.score == 0 and result.mistake == "rho(x) missing", result.feedback
+
+
+def test_every_named_mistake_is_rejected_and_named():
+    # each Mistake's own function, graded as an answer, scores 0 and gets its own name (a mistake whose
+    # function the grader could not tell apart from another would be named wrongly or not at all)
+    for exercise in exercises_of("eqprop"):
+        for mistake in exercise.mistakes:
+            result = check_exercise(exercise.id, mistake.function)
+            assert result.score == 0 and result.mistake == mistake.name, (exercise.id, mistake.name, result.feedback)

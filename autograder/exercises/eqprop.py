@@ -133,7 +133,7 @@ def _energy_variant(params, x, h, y, *, squared_rho=False, bias=True, half=True,
 
 def _relax_variant(params, x, h, y, target, beta, epsilon, *, clip=True, ascent=False, nudge_sign=1.0,
                    sequential=False, open_interval=False, wall_slope=1.0, rho_x=True, top_down=True, bias=True,
-                   nudge="beta", leak=True, drive_sign=1.0, return_gradients=False):
+                   nudge="beta", leak=True, drive_sign=1.0, return_gradients=False, fixed_epsilon=None):
     """The reference's relaxation step with one thing changed (each option is a mistake). wall_slope: rho'
     on the walls s = 0 and s = 1 (1/2 is jax.grad through jnp.clip); open_interval: rho' = 0 there;
     nudge: the cost's weight, "beta", "1" or "beta / 2"; leak: the s of 1/2 ||s||^2; drive_sign: the
@@ -162,6 +162,7 @@ def _relax_variant(params, x, h, y, target, beta, epsilon, *, clip=True, ascent=
     if return_gradients:
         return dh, dy
     sign = -1.0 if ascent else 1.0
+    epsilon = epsilon if fixed_epsilon is None else fixed_epsilon
     h_new, y_new = h - sign * epsilon * dh, y - sign * epsilon * dy
     return (np.clip(h_new, 0, 1), np.clip(y_new, 0, 1)) if clip else (h_new, y_new)
 
@@ -282,6 +283,8 @@ EXERCISES = (
                     variant(_relax_variant, leak=False)),
             Mistake("wrong sign of the interaction", "the couplings lower the energy, so their drive enters "
                     "dF/ds with a minus: s - rho'(s) (drive)", variant(_relax_variant, drive_sign=-1.0)),
+            Mistake("epsilon ignored", "take the step size you are given: s - epsilon dF/ds (0.5 is only "
+                    "the paper's value)", variant(_relax_variant, fixed_epsilon=0.5)),
             Mistake("gradients returned instead of states", "return the new states, clip(s - epsilon dF/ds, 0, 1), "
                     "not dF/dh and dF/dy", variant(_relax_variant, return_gradients=True)),
         ),
@@ -431,6 +434,20 @@ def _shape_kinds(rng):
             ("a larger batch", d(), d(), d(), 25)]
 
 
+# Properties of energy, and the kinds that separate them (the answer of tests/answers/eqprop.py that
+# violates each, and fails, in brackets):
+# - one energy per example, (N,): every kind (energy_batch_mean, energy_batch_total)
+# - 1/2 (||h||^2 + ||y||^2), on the free states themselves: every kind (energy_no_half,
+#   energy_only_hidden_square, energy_with_input_square); on s, not rho(s): "states and inputs outside
+#   [0, 1]", "negative states" (energy_squares_of_rho)
+# - the couplings lower the energy, once each, with their biases: every kind with active units, "states in
+#   [0, 1]", "states and inputs outside [0, 1]" (energy_plus_couplings, energy_half_couplings,
+#   energy_no_biases, energy_negated)
+# - rho on every unit of a coupling, the input included: "states and inputs outside [0, 1]" (energy_raw_x,
+#   energy_raw_h_below_y), and "negative states" (energy_no_rho, energy_bias_with_raw_state)
+# - W2 is (C, H): a shape error except in "square layers" (energy_W2_not_transposed)
+# - a batch of one, one output, one hidden unit: "a batch of one", "one output", "one hidden unit"
+# - the inputs are not modified: "states and inputs outside [0, 1]" (energy_in_place clips x in place)
 def _energy_hidden(rng):
     out = []
     for kind, D, H, C, N in _shape_kinds(rng):
@@ -442,6 +459,21 @@ def _energy_hidden(rng):
     return out
 
 
+# Properties of relaxation_step, and the kinds that separate them:
+# - descent on F, with the leak s and the couplings' drive entering with a minus: every kind (relax_ascent,
+#   relax_no_leak, relax_drive_sign)
+# - the projection onto [0, 1]: every kind but some "one output" draws (relax_no_clip)
+# - a simultaneous update from the current (h, y): every kind but "one hidden unit" (relax_sequential)
+# - rho'(s) = 1 on the CLOSED interval: every kind, each with states on the walls (relax_open_interval,
+#   relax_jax_grad_clip: jax.grad through jnp.clip gives 1/2 there)
+# - the top-down term rho(y) W2 and the biases: every kind (relax_no_feedback, relax_no_biases); rho(y) W2,
+#   not rho(y) W2^T: a shape error except where H == C (relax_feedback_transposed)
+# - rho(x), the input outside [0, 1]: "inputs outside [0, 1], positive nudge" (relax_raw_x)
+# - the nudge beta (y - t): "positive nudge", "negative nudge" (relax_nudge_away, relax_nudge_without_beta,
+#   relax_half_beta); target=None in the free phase: "free phase, target None" (relax_always_nudging)
+# - the step size epsilon: every kind with epsilon != 0.5 (relax_fixed_epsilon)
+# - the new states, not the gradients, inputs not modified: every kind (relax_returns_gradients, relax_in_place)
+# - a batch of one, one output, one hidden unit, square layers: the kinds of those names
 def _relax_hidden(rng):
     out = []
     for kind, D, H, C, N in _shape_kinds(rng):
@@ -459,6 +491,17 @@ def _relax_hidden(rng):
     return out
 
 
+# Properties of eqprop_gradient, and the kinds that separate them:
+# - the sign (an estimate of dL/dtheta) and the 1/beta: every kind (update_positive, update_no_inverse_beta,
+#   update_times_beta, update_symmetric_factor); the signed beta: "negative beta" (update_abs_beta)
+# - rho of the states and of x (all outside [0, 1] at times): every kind (update_raw_states, update_raw_x)
+# - the difference of the products, both units changing in W2's term: every kind
+#   (update_product_of_differences, update_W1_form_for_W2, update_nudged_only)
+# - weights (out, in), W2 (C, H): every kind (update_transposed, update_W2_transposed)
+# - batch means, weights and biases: every kind with N > 1, "a larger batch" (update_summed,
+#   update_biases_summed, update_mean_twice); biases over axis 0: every kind (update_bias_wrong_axis)
+# - a small beta (1e-3: a large estimate, still float32-safe): "small beta"
+# - the inputs are not modified: every kind (update_in_place)
 def _update_hidden(rng):
     out = []
     for kind, D, H, C, N in _shape_kinds(rng):
@@ -471,6 +514,13 @@ def _update_hidden(rng):
     return out
 
 
+# Properties of hard_sigmoid, and the kinds that separate them:
+# - s itself on [0, 1] (slope 1): "inside (0, 1)", "values near the corners" (rho_jax_hard_sigmoid,
+#   rho_beginners, rho_keras, rho_binary_connect, rho_relu6_over_6, rho_sigmoid, rho_step)
+# - 0 below 0: "all negative", "values near the corners" (rho_hard_tanh, rho_upper_only, rho_abs)
+# - 1 above 1: "all above 1" (rho_relu)
+# - any shape: "a 2-d array", "a 3-d array" (rho_list); a single value, large values
+# - the input not modified: every kind with values outside [0, 1] (rho_in_place)
 def _rho_hidden(rng):
     out = []
     for kind, s in (("all negative", -rng.uniform(0.01, 5, 9)), ("all above 1", 1 + rng.uniform(0.01, 5, 9)),
@@ -482,6 +532,15 @@ def _rho_hidden(rng):
     return out
 
 
+# Properties of get_batch, and the kinds that separate them:
+# - the index counts batches from 0: "a middle batch", "the second batch", "a large index" (batch_first,
+#   batch_one_based, batch_next, batch_index_as_row)
+# - batch_size consecutive rows: every kind but the last (batch_one_short, batch_one_more, batch_array_split,
+#   batch_strided); the last batch may be shorter: "the last, partial batch" (batch_wrap)
+# - the targets sliced like x, returned second: every kind but "the whole set as one batch"
+#   (batch_targets_not_sliced, batch_targets_first, batch_swapped)
+# - a batch of one, the whole set as one batch: the kinds of those names
+# - the inputs not modified: every kind (batch_shuffled_in_place)
 def _batch_hidden(rng):
     out = []
     N = int(rng.integers(30, 60))
@@ -494,6 +553,17 @@ def _batch_hidden(rng):
     return out
 
 
+# Properties of error_rate, and the kinds that separate them:
+# - argmax per example of the targets, over axis 1: every kind with N > 1 (error_beginners, error_wrong_axis)
+# - the class, not the one-hot vector; one count per example: every kind (error_against_one_hot,
+#   error_per_class)
+# - the largest output (not the smallest, not thresholded, not the largest in magnitude): "negative outputs",
+#   "ten classes", "two classes" (error_argmin, error_thresholded, error_abs_outputs)
+# - the error, not the accuracy: every kind but "half right" (error_accuracy)
+# - a fraction in [0, 1]: every kind with mistakes, "half right" (error_count_only, error_percent,
+#   error_floor_division); "every prediction right" (0), "every prediction wrong" (1)
+# - one example: "one example"
+# - the inputs not modified: every kind (error_sorted_in_place)
 def _error_hidden(rng):
     out = []
     for kind, n, c, right in (("every prediction right", 12, 5, 1.0), ("every prediction wrong", 12, 5, 0.0),

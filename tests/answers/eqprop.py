@@ -410,6 +410,13 @@ def relax_half_beta(params, x, h, y, target, beta, epsilon):
     return np.clip(h - epsilon * dh, 0, 1), np.clip(y - epsilon * dy, 0, 1)
 
 
+def relax_fixed_epsilon(params, x, h, y, target, beta, epsilon):
+    # [property: the step size epsilon (epsilon != 0.5)] the text's "epsilon = 0.5" written in
+    dh = h - _d_rho(h) * (rho(x) @ params["W1"].T + params["b1"] + rho(y) @ params["W2"])
+    dy = y - _d_rho(y) * (rho(h) @ params["W2"].T + params["b2"]) + (beta * (y - target) if beta else 0.0)
+    return np.clip(h - 0.5 * dh, 0, 1), np.clip(y - 0.5 * dy, 0, 1)
+
+
 def relax_in_place(params, x, h, y, target, beta, epsilon):
     # [property: the inputs are not modified] h -= epsilon * dh
     dh = h - _d_rho(h) * (rho(x) @ params["W1"].T + params["b1"] + rho(y) @ params["W2"])
@@ -721,6 +728,11 @@ def rho_builtins(s):
     return max(0.0, min(1.0, s))
 
 
+def rho_list(s):
+    # [property: any shape (2-d and 3-d arrays)] one number at a time over the first axis
+    return np.array([min(max(v, 0.0), 1.0) for v in s])
+
+
 def rho_in_place(s):
     # [property: the inputs are not modified]
     return np.clip(s, 0, 1, out=s)
@@ -1004,6 +1016,7 @@ WRONG = {
         (relax_drive_sign, "wrong sign of the interaction"),
         (relax_returns_gradients, "gradients returned instead of states"),
         (relax_half_beta, "nudge halved"),
+        (relax_fixed_epsilon, "epsilon ignored"),
         (relax_in_place, None),
     ],
     UP: [
@@ -1038,6 +1051,7 @@ WRONG = {
         (rho_step, "step function"),
         (rho_abs, "absolute value"),
         (rho_builtins, None),
+        (rho_list, None),
         (rho_in_place, None),
         (rho_handed, None),
     ],
