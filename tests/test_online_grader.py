@@ -145,3 +145,49 @@ def test_hand_written_mistakes_are_rejected_and_named(exercise_id, answer, words
 def test_a_transposed_encoder_update_is_rejected():
     result = check_exercise("online.fa_update", fa_transposed)
     assert result.score == 0 and "shape" in result.feedback + "transposed", result.feedback
+
+
+# --- hidden fixtures: the properties they separate ---------------------------------------------------------
+
+def test_hidden_fixtures_separate_the_documented_properties():
+    # the comment blocks above the generators list the properties; tests/answers/online.py breaks each one
+    from autograder.exercises import online as module
+    rng = np.random.default_rng(5)
+    filt, pes, fa = module._filter_hidden(rng), module._pes_hidden(rng), module._fa_hidden(rng)
+    ratios = {f.kwargs["dt"] / f.kwargs["tau"] for f in filt}
+    assert max(ratios) == 1.0 and any(0.1 < r < 1 for r in ratios)        # Euler and the exact step differ
+    assert any(not np.any(f.kwargs["y"]) for f in filt) and any(np.all(f.kwargs["y"] != 0) for f in filt)
+    assert len({f.kwargs["dt"] for f in pes}) >= 2 and any(f.kwargs["learning_rate"] != f.kwargs["dt"] for f in pes)
+    assert any(len(f.kwargs["error"]) > 1 and len(f.kwargs["error"]) != len(f.kwargs["activities"]) for f in pes)
+    assert len({f.kwargs["dt"] for f in fa}) == 3 and {f.kwargs["neuron"] for f in fa} == {"relu", "lif"}
+    assert all(np.ptp(f.kwargs["gain"]) > 0 for f in fa if len(f.kwargs["gain"]) > 1)
+    assert any(np.any(rate_derivative(f.kwargs["current"], f.kwargs["neuron"]) == 0) for f in fa)
+
+
+@pytest.mark.parametrize("exercise_id, words", [
+    ("online.pes_update", "missing dt"), ("online.fa_update", "missing dt")])
+def test_twins_name_the_same_mistake_alike(exercise_id, words):
+    # the learning rate is per second in both rules: leaving out dt is "missing dt" in each, not a factor 1000
+    if exercise_id == "online.pes_update":
+        def answer(activities, error, learning_rate, dt):
+            return -(learning_rate / len(activities)) * np.outer(error, activities)
+    else:
+        def answer(x, current, error, feedback, gain, learning_rate, dt, neuron="relu"):
+            delta = (feedback @ error) * rate_derivative(current, neuron)
+            return {"encoders": -learning_rate * np.outer(gain * delta, x), "biases": -learning_rate * delta}
+    result = check_exercise(exercise_id, answer)
+    assert result.mistake == words, result.feedback
+
+
+def test_dividing_by_the_outputs_is_not_called_not_dividing():
+    def answer(activities, error, learning_rate, dt):
+        return -(learning_rate * dt / len(error)) * np.outer(error, activities)
+    result = check_exercise("online.pes_update", answer)
+    assert result.mistake == "divided by the number of outputs C instead of N", result.feedback
+
+
+def test_the_exact_exponential_step_is_named():
+    def answer(y, u, dt, tau):
+        return u + (y - u) * np.exp(-dt / tau)
+    result = check_exercise("online.filter_step", answer)
+    assert result.mistake == "exact exponential update instead of Euler", result.feedback

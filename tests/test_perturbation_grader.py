@@ -143,3 +143,52 @@ def test_network_step_limits_on_a_quadratic_network_loss():
     assert limits["gHg"] == pytest.approx(g @ H @ g, rel=1e-4)
     assert limits["trace"] == pytest.approx(np.trace(H), rel=0.1)
     assert limits["backprop"] == pytest.approx(2 * (g @ g) / (g @ H @ g), rel=1e-4)
+
+
+# --- hidden fixtures: the properties they separate, float32 answers with any secret ---------------------
+
+def test_hidden_fixtures_separate_the_documented_properties():
+    # every property in the comment blocks above the generators has its fixture (tests/answers/perturbation.py
+    # holds a wrong answer that breaks each one, rejected by tests/test_answer_sets.py)
+    from autograder.exercises import perturbation as module
+    rng = np.random.default_rng(3)
+    wp, np_, snr, step = module._wp_hidden(rng), module._np_hidden(rng), module._snr_hidden(rng), module._stable_hidden(rng)
+    assert {f.kwargs["sigma"] for f in wp} == {0.1, 0.3, 1.0} and {f.kwargs["sigma"] for f in np_} == {0.1, 1.0}
+    assert {len(f.kwargs["perturbations"]["W1"]) == 1 for f in wp} == {True, False}
+    for fixtures in (wp, np_):
+        assert {f.kwargs["activation"] for f in fixtures} == {"sigmoid", "relu"}
+        assert {len(f.kwargs["x"]) == 1 for f in fixtures} == {True, False}
+        assert {f.kwargs["y"].shape[1] == 1 for f in fixtures} == {True, False}
+    constant = [f.kwargs["samples"] for f in snr if f.label.startswith("a constant parameter")]
+    assert constant and all(np.any((s.std(0) == 0) & (s.mean(0) != 0)) for s in constant)     # c / 0, not 0 / 0
+    assert any(np.all(f.kwargs["samples"].mean(0) < 0) for f in snr)
+    assert {f.kwargs["num_samples"] == 1 for f in step} == {True, False}
+    assert any(not np.allclose(f.kwargs["hessian"], f.kwargs["hessian"][0, 0] * np.eye(len(f.kwargs["gradient"])))
+               for f in step)
+
+
+def test_float32_answers_pass_with_other_secrets():
+    # loss changes clear of float32's rounding, SNR samples exact in float32: a correct float32 answer passes
+    # whatever the instructor's secret (here three of them besides the practice one)
+    from answers import perturbation as answers
+    from autograder.core import check
+    from autograder.exercises import get_exercise
+    from autograder.secret import Secret
+    for name in ("one", "two", "three"):
+        secret = Secret(f"float32 secret {name}".encode() * 2, name)
+        for exercise_id, answer in (("perturbation.weight_perturbation", answers.wp_float32),
+                                    ("perturbation.node_perturbation", answers.np_float32),
+                                    ("perturbation.gradient_snr", answers.snr_float32),
+                                    ("perturbation.stable_step", answers.step_float32)):
+            result = check(get_exercise(exercise_id), answer, secret)
+            assert result.passed, (exercise_id, name, result.feedback)
+
+
+def test_float32_summable_samples_keep_their_spread():
+    from autograder.exercises.perturbation import _float32_summable
+    rng = np.random.default_rng(0)
+    samples = 100.0 + 0.002 * rng.standard_normal((25, 4))
+    exact = _float32_summable(samples)
+    assert np.array_equal(exact.astype(np.float32).astype(np.float64), exact)
+    assert np.array_equal(np.cumsum(exact.astype(np.float32), axis=0, dtype=np.float32), np.cumsum(exact, axis=0))
+    assert np.allclose(exact.std(0), samples.std(0), rtol=0.05)

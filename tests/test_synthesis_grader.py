@@ -127,3 +127,24 @@ def test_hand_written_mistakes_are_rejected_and_named(answer, words):
 def test_the_unsolved_stub_scores_zero_and_says_so():
     result = check_exercise(EXERCISE, stub)
     assert result.score == 0 and "not implemented" in result.feedback.lower(), result.feedback
+
+
+# --- hidden fixtures: the properties they separate ---------------------------------------------------------
+
+def test_hidden_fixtures_separate_the_documented_properties():
+    from autograder.exercises import synthesis as module
+    fixtures = module._map_hidden(np.random.default_rng(6))
+    cosines = [module.ref.bias_and_snr(**f.kwargs)["cosine"] for f in fixtures]
+    assert min(cosines) < 0 < max(cosines)                   # |cos| fails: a mean update against the gradient
+    constants = [f.kwargs["samples"] for f in fixtures if f.label.startswith("several constant")]
+    assert constants and all(np.any((s.std(0) == 0) & (s.mean(0) == 0)) and np.any((s.std(0) == 0) & (s.mean(0) != 0))
+                             for s in constants)
+
+
+def test_abs_cosine_is_rejected_and_named():
+    def answer(samples, true_gradient):
+        mean = samples.mean(axis=0)
+        cos = abs(mean @ true_gradient) / (np.linalg.norm(mean) * np.linalg.norm(true_gradient))
+        return {"cosine": cos, "snr": _snr(samples)}
+    result = check_exercise(EXERCISE, answer)
+    assert result.score == 0 and result.mistake == "absolute value of the cosine", result.feedback

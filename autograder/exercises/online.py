@@ -49,34 +49,64 @@ WITHHELD = {
 
 # --- known wrong variants ----------------------------------------------------------------------
 
-def _filter_variant(y, u, dt, tau, *, ratio="dt/tau"):
-    factor = {"dt/tau": dt / tau, "tau/dt": tau / dt, "dt": dt, "1/tau": 1.0 / tau}[ratio]
-    return y + factor * (u - y)
+def _filter_variant(y, u, dt, tau, *, ratio="dt/tau", rule="euler"):
+    """The synapse's step with one slip. ratio: the fraction a of the Euler step, "dt/tau", "tau/dt", "dt",
+    "1/tau", "ms" (dt in milliseconds); rule: "euler" y + a (u - y), "exact" (the exponential solution over
+    the step), "mixed" (exact decay, Euler input), "from zero" (the text's u (1 - exp(-t / tau)) from y = 0),
+    "backward" (implicit Euler, alpha = dt / (tau + dt)), "sign" y + a (y - u), "change" a (u - y),
+    "precedence" y + a u - y, "input unscaled" (1 - a) y + u."""
+    a = {"dt/tau": dt / tau, "tau/dt": tau / dt, "dt": dt, "1/tau": 1.0 / tau, "ms": 1000.0 * dt / tau}[ratio]
+    decay = np.exp(-dt / tau)
+    return {"euler": lambda: y + a * (u - y), "exact": lambda: u + (y - u) * decay,
+            "mixed": lambda: y * decay + a * u, "from zero": lambda: u * (1.0 - decay),
+            "backward": lambda: (y + a * u) / (1.0 + a), "sign": lambda: y + a * (y - u),
+            "change": lambda: a * (u - y), "precedence": lambda: y + a * u - y,
+            "input unscaled": lambda: (1.0 - a) * y + u}[rule]()
 
 
-def _pes_variant(activities, error, learning_rate, dt, *, per_neuron=True, with_dt=True, transpose=False):
-    scale = learning_rate * (dt if with_dt else 1.0) / (activities.shape[0] if per_neuron else 1.0)
-    out = -scale * np.outer(error, activities)
+def _pes_variant(activities, error, learning_rate, dt, *, divisor="N", with_dt="times", with_rate=True,
+                 transpose=False, mean_rate=False):
+    """PES with one slip. divisor: what divides kappa dt, "N", "1", "C", "NC", "1/N" (times N), "rates" (the
+    total rate sum(a)); with_dt: "times", "none", "divided"; mean_rate: -kappa dt e mean(a) for every neuron
+    (the 1/N read as an average over the neurons)."""
+    N, C = activities.shape[0], error.shape[0]
+    scale = {"N": N, "1": 1.0, "C": C, "NC": N * C, "1/N": 1.0 / N, "rates": float(np.sum(activities))}[divisor]
+    step = (learning_rate if with_rate else 1.0) * {"times": dt, "none": 1.0, "divided": 1.0 / dt}[with_dt]
+    a = np.full(activities.shape, np.sum(activities)) if mean_rate else activities     # (over N: the mean rate)
+    out = -(step / scale) * np.outer(error, a)
     return out.T if transpose else out
 
 
 def _fa_variant(x, current, error, feedback, gain, learning_rate, dt, neuron="relu", *, presynaptic="x",
-                with_gain=True, curve="own", biases=True):
+                with_gain=True, gain_in_bias=False, curve="own", biases="learn", with_dt=True, per_neuron=False):
+    """Online FA with one slip. curve: the slope, "own" G'(J), "relu" (the ReLU's, whatever the neuron),
+    "at rate" G'(G(J)), "rate" G(J) itself, "unit step" (J > 0); presynaptic: "x", "rate" (the neuron's own
+    rate along every input dimension), "sketch" (the forum sketch: (B e) G(J) along every dimension, no G',
+    no gain, biases fixed); biases: "learn", "zero", "absent", "sign" (+ eta dt delta); per_neuron: PES's 1/N."""
     if curve == "own":
         slope = ref.rate_derivative(current, neuron)
-    elif curve == "relu":                 # the ReLU's derivative, whatever the neuron
+    elif curve == "relu":
         slope = ref.rate_derivative(current, "relu")
-    else:                                 # the derivative evaluated at the rate instead of the current
+    elif curve == "at rate":
         slope = ref.rate_derivative(ref.rate(current, neuron), neuron)
+    elif curve == "rate":
+        slope = ref.rate(current, neuron)
+    else:
+        slope = (np.asarray(current) > 0).astype(np.float64)
     delta = (feedback @ error) * slope
     post = gain * delta if with_gain else delta
-    if presynaptic == "x":
-        enc = np.outer(post, x)
-    else:                                 # the neuron's own rate in place of the presynaptic input
-        enc = np.outer(post * ref.rate(current, neuron), np.ones_like(x))
-    return {"encoders": -learning_rate * dt * enc,
-            "biases": -learning_rate * dt * delta if biases else np.zeros_like(delta)}
+    step = learning_rate * (dt if with_dt else 1.0) / (len(current) if per_neuron else 1.0)
+    if presynaptic == "sketch":
+        push = (feedback @ error) * ref.rate(current, neuron)
+        return {"encoders": -step * np.outer(push, np.ones_like(x)), "biases": np.zeros_like(delta)}
+    enc = np.outer(post, x) if presynaptic == "x" else np.outer(post * ref.rate(current, neuron), np.ones_like(x))
+    bias = -step * (gain * delta if gain_in_bias else delta)
+    out = {"encoders": -step * enc,
+           "biases": {"learn": bias, "zero": np.zeros_like(delta), "absent": None, "sign": -bias}[biases]}
+    return {k: v for k, v in out.items() if v is not None}
 
+
+_EULER = "the exercise asks for one Euler step, y + (dt / tau) (u - y), the method the notebook compares with the exact solution"
 
 EXERCISES = (
     Exercise(
@@ -90,6 +120,22 @@ EXERCISES = (
                     variant(_filter_variant, ratio="dt")),
             Mistake("missing dt", "multiply by the step dt: y + (dt / tau) (u - y)",
                     variant(_filter_variant, ratio="1/tau")),
+            Mistake("dt in milliseconds", "dt and tau are both in seconds: y + (dt / tau) (u - y), no factor 1000",
+                    variant(_filter_variant, ratio="ms")),
+            Mistake("exact exponential update instead of Euler", _EULER + " (no exp)", variant(_filter_variant, rule="exact")),
+            Mistake("exact exponential update instead of Euler", _EULER + " (no exp)", variant(_filter_variant, rule="mixed")),
+            Mistake("the solution from y = 0", "u (1 - exp(-t / tau)) is the solution that starts at y = 0; one "
+                    "step starts from the y you are given: y + (dt / tau) (u - y)", variant(_filter_variant, rule="from zero")),
+            Mistake("backward Euler", _EULER + ": the explicit (forward) step, with dt / tau, not dt / (tau + dt)",
+                    variant(_filter_variant, rule="backward")),
+            Mistake("wrong sign of (u - y)", "the output moves toward the input: y + (dt / tau) (u - y)",
+                    variant(_filter_variant, rule="sign")),
+            Mistake("the change instead of the new output", "return the filtered output after the step, "
+                    "y + (dt / tau) (u - y), not only the change", variant(_filter_variant, rule="change")),
+            Mistake("missing parentheses around (u - y)", "y + dt / tau * u - y is (dt / tau) u: write "
+                    "y + dt / tau * (u - y)", variant(_filter_variant, rule="precedence")),
+            Mistake("input not scaled by dt/tau", "the input enters with the same fraction dt / tau as the decay: "
+                    "(1 - dt / tau) y + (dt / tau) u", variant(_filter_variant, rule="input unscaled")),
         ),
     ),
     Exercise(
@@ -98,9 +144,25 @@ EXERCISES = (
         summary="the decoders' change -(kappa dt / N) e a^T",
         mistakes=(
             Mistake("not divided by N", "PES divides the learning rate by the number of neurons N",
-                    variant(_pes_variant, per_neuron=False)),
+                    variant(_pes_variant, divisor="1")),
+            Mistake("divided by the number of outputs C instead of N", "N is the number of neurons, "
+                    "len(activities), not the number of outputs len(error)", variant(_pes_variant, divisor="C")),
+            Mistake("divided by N C", "divide by the number of neurons N only, not by N times the number of outputs",
+                    variant(_pes_variant, divisor="NC")),
+            Mistake("multiplied by N instead of divided", "PES divides the learning rate by the number of neurons: "
+                    "kappa dt / N", variant(_pes_variant, divisor="1/N")),
+            Mistake("divided by the total rate", "divide by the number of neurons N, not by the sum of their rates",
+                    variant(_pes_variant, divisor="rates")),
             Mistake("missing dt", "the learning rate is per second: multiply by dt",
-                    variant(_pes_variant, with_dt=False)),
+                    variant(_pes_variant, with_dt="none")),
+            Mistake("missing dt and not divided by N", "the change is -(kappa dt / N) e a^T: multiply by dt and "
+                    "divide by the number of neurons N", variant(_pes_variant, with_dt="none", divisor="1")),
+            Mistake("divided by dt", "the learning rate is per second: multiply it by dt, do not divide",
+                    variant(_pes_variant, with_dt="divided")),
+            Mistake("missing learning rate", "multiply by the learning rate kappa: -(kappa dt / N) e a^T",
+                    variant(_pes_variant, with_rate=False)),
+            Mistake("the mean rate for every neuron", "each decoder d_cn changes with its own neuron's rate a_n: "
+                    "the outer product e a^T", variant(_pes_variant, mean_rate=True)),
         ),
     ),
     Exercise(
@@ -108,19 +170,37 @@ EXERCISES = (
         reference=ref.fa_update, fixtures=_fa_fixtures, points=3,
         summary="encoders and biases: delta = (B e) G'(J); dE = -eta dt (g delta) x^T, db = -eta dt delta",
         mistakes=(
+            Mistake("the forum sketch's update", "the sketch missed all four details: delta = (B e) * G'(J) of the "
+                    "neuron's own curve, the encoders' change -eta dt outer(g * delta, x), and the biases' -eta dt delta",
+                    variant(_fa_variant, presynaptic="sketch")),
             Mistake("the neuron's own rate instead of the presynaptic input",
                     "an encoder weight E_ij connects input x_j to neuron i: its change is the outer product "
                     "of the neuron's error term (g * delta) with the presynaptic input x",
                     variant(_fa_variant, presynaptic="rate")),
+            Mistake("the rate instead of its derivative", "delta = (B e) * G'(J): the slope of the rate curve "
+                    "(rate_derivative), not the rate", variant(_fa_variant, curve="rate")),
             Mistake("missing gain", "J = g * (E x) + b, so dJ/dE_ij = g_i x_j: multiply delta by the gain",
                     variant(_fa_variant, with_gain=False)),
+            Mistake("gain in the bias change", "dJ/db = 1: the biases' change is -eta dt delta, without the gain",
+                    variant(_fa_variant, gain_in_bias=True)),
             Mistake("the derivative of the wrong curve", "use G' of this neuron's own rate curve "
                     "(rate_derivative(current, neuron)): the LIF curve is not a ReLU",
                     variant(_fa_variant, curve="relu")),
+            Mistake("a unit step for G'", "G' is the slope of the neuron's own rate curve, "
+                    "rate_derivative(current, neuron): 100 Hz per unit current for the ReLU, the LIF curve's slope",
+                    variant(_fa_variant, curve="unit step")),
             Mistake("derivative at the rate", "evaluate G' at the input current J, not at the rate G(J)",
                     variant(_fa_variant, curve="at rate")),
             Mistake("bias left out", "the biases learn too: their change is -eta dt delta",
-                    variant(_fa_variant, biases=False)),
+                    variant(_fa_variant, biases="zero")),
+            Mistake("bias left out", "return the biases' change too, -eta dt delta, under the key 'biases'",
+                    variant(_fa_variant, biases="absent")),
+            Mistake("wrong sign of the bias change", "the biases descend like the encoders: -eta dt delta",
+                    variant(_fa_variant, biases="sign")),
+            Mistake("missing dt", "the learning rate is per second: multiply by dt",
+                    variant(_fa_variant, with_dt=False)),
+            Mistake("divided by N", "PES divides its rate by N; this rule does not: -eta dt (g * delta) x^T and "
+                    "-eta dt delta", variant(_fa_variant, per_neuron=True)),
         ),
     ),
 )
@@ -132,6 +212,17 @@ EXERCISES = (
 HANDED = ("course_utils.online:rate", "course_utils.online:rate_derivative", "course_utils.online:currents")
 
 
+# Filter step: what the contract says, and the fixtures that separate it (a wrong answer that breaks each
+# property, in tests/answers/online.py, fails on them):
+#   the fraction dt / tau (not tau / dt, dt, 1 / tau, 1000 dt / tau)   every kind: tau != dt but for one kind,
+#                                                     dt and tau far from 1
+#   Euler's step, not the exact, mixed or backward update   dt / tau not small: tau equal to dt (1), a fast
+#                                                     synapse (0.5), a long step (0.2)
+#   from the y given (not from 0), the new output (not the change), (u - y) as a whole   y != 0 in every kind
+#                                                     but "zero output"
+#   toward u (sign of u - y), the input scaled by dt / tau   u != y, u != 0 in every kind but "input equal to
+#                                                     the output" (which every variant gets right)
+#   one output and many; inputs unchanged             C from 1 to 8; every fixture
 def _filter_hidden(rng):
     out = []
     for kind, c, dt, tau in (("tau equal to dt", 2, 0.001, 0.001), ("a slow synapse", 3, 0.001, 0.2),
@@ -143,10 +234,19 @@ def _filter_hidden(rng):
             u = y.copy()
         elif kind == "zero output":
             y = np.zeros(c)
-        out.append(Fixture(f"{kind}: C={c}, dt={dt:g}, tau={tau:g}", dict(y=y, u=u, dt=dt, tau=tau)))
+        out.append(Fixture(f"{kind}: C={c}", dict(y=y, u=u, dt=dt, tau=tau)))
     return out
 
 
+# PES update:
+#   divided by N, the number of neurons               N > 1 in every kind but "one neuron" (not divided, times N)
+#   N, not C (the outputs), not N C, not sum(a)       C != N and C > 1: several outputs, negative error;
+#                                                     rates of tens of Hz (sum(a) != N)
+#   times dt (not 1, not 1 / dt)                      dt 0.0005, 0.001 and 0.01
+#   times kappa, with kappa != dt                     kappa from 1e-4 to 5 (missing kappa, missing dt apart)
+#   each neuron's own rate (the outer product)        rates that differ; silent neurons
+#   the sign, the (C, N) orientation                  nonzero errors of both signs; C != N
+#   the zero case                                     zero error: a zero change
 def _pes_hidden(rng):
     out = []
     for kind, n, c, lr, dt in (("one neuron", 1, 1, 1e-3, 0.001), ("many neurons", 40, 1, 1e-4, 0.001),
@@ -165,12 +265,23 @@ def _pes_hidden(rng):
     return out
 
 
+# Online FA update:
+#   the outer product with the presynaptic x          D > 1 and x not along (1, ..., 1) (the sketch, the own rate)
+#   delta = (B e) G'(J) with G' of the neuron's own curve, at J   both neurons (ReLU: 100 Hz per unit current;
+#                                                     LIF: just above threshold and strong input), so that
+#                                                     G(J), G'(G(J)), the ReLU's slope and a unit step all differ
+#   the gain in the encoders' change, not the biases' gains drawn between neurons (never all 1)
+#   the biases learn, with -eta dt delta               every kind (zeros, the key left out, + instead of -)
+#   times eta dt, not divided by N                    dt 0.0005, 0.001, 0.002 in turn; eta 0.1, 1, 3; N > 1
+#   silent neurons: no change                         some neurons below threshold (G' = 0)
+#   the sign, the (N, D) orientation                  errors of both signs through B; N != D in most kinds
 def _fa_hidden(rng):
     out = []
-    for neuron in ("relu", "lif"):
-        for kind, n, d, c in (("one neuron", 1, 2, 1), ("several outputs", 7, 3, 3), ("one input dimension", 6, 1, 2),
-                              ("some neurons silent", 9, 2, 1), ("just above threshold", 6, 2, 2),
-                              ("strong input", 8, 4, 2)):
+    dts = (0.0005, 0.001, 0.002)
+    for i, neuron in enumerate(("relu", "lif")):
+        for j, (kind, n, d, c) in enumerate((("one neuron", 1, 2, 1), ("several outputs", 7, 3, 3),
+                                             ("one input dimension", 6, 1, 2), ("some neurons silent", 9, 2, 1),
+                                             ("just above threshold", 6, 2, 2), ("strong input", 8, 4, 2))):
             net = ref.init_network(rng, n, d, c, neuron=neuron, feedback_scale=float(rng.uniform(0.01, 1.0)))
             x = ref.unit_vectors(rng, 1, d)[0] * rng.uniform(0.3, 1.0)
             J = ref.currents(x, net["encoders"], net["gain"], net["bias"])
@@ -185,7 +296,7 @@ def _fa_hidden(rng):
             lr = float(rng.choice([0.1, 1.0, 3.0]))
             out.append(Fixture(f"{kind}, {neuron}: N={n}, D={d}, C={c}",
                                dict(x=x, current=J, error=rng.standard_normal(c), feedback=net["feedback"],
-                                    gain=net["gain"], learning_rate=lr, dt=0.001, neuron=neuron)))
+                                    gain=net["gain"], learning_rate=lr, dt=dts[(i + j) % 3], neuron=neuron)))
     return out
 
 
