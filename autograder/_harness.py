@@ -365,8 +365,21 @@ class Channel:
 
 # --- one exercise, in a forked child ------------------------------------------------------------------
 
+# Graded code sees the same wall clock in every grading (a grade must not depend on when it was given):
+# this date, plus the time since the child started. (C-level clocks, datetime.now among them, are not pinned.)
+EPOCH = 1_767_225_600.0      # 2026-01-01 00:00 UTC
+
+
+def _pin_clock() -> None:
+    import time
+    start = time.monotonic_ns()
+    time.time_ns = lambda: int(EPOCH * 1e9) + time.monotonic_ns() - start
+    time.time = lambda: time.time_ns() / 1e9
+
+
 def run(job: dict, cells: list, channel: Channel) -> dict:
     """Run the earlier cells (those not skipped) and the answer cell, then call the answer."""
+    _pin_clock()
     _withhold(job.get("withhold", []), job.get("exercise", "?"))
     namespace = {"__name__": "__main__", "get_ipython": _Shell}
     skip = set(job.get("skip", []))
@@ -466,8 +479,7 @@ def grade_one(job: dict, cells: list, channel: Channel, bad_cells: dict) -> dict
         if culprit is None or culprit[0] in bad_cells:
             break
         bad_cells[culprit[0]] = culprit[1]
-        if time.monotonic() >= deadline:
-            break
+        deadline = time.monotonic() + job["timeout"]    # the exercise's own time starts again without it
     if outcome is None:
         outcome = {"sandbox_error": "earlier cells ended or held the grading process until its time ran out"}
     skipped = [[i, why] for i, why in sorted(bad_cells.items()) if i < job["answer"]]
@@ -483,7 +495,7 @@ def _run_child(job: dict, cells: list, channel: Channel, deadline: float):
         _in_child(job, cells, channel)
     status, reason, culprit = None, None, None
     last, since = channel.step(), time.monotonic()
-    limit = job["earlier_cell_seconds"] + 2.0
+    limit = 1.5 * job["earlier_cell_seconds"]     # (a cell that ignores the alarm is blamed after this)
     while status is None:
         done, code = os.waitpid(pid, os.WNOHANG)
         if done:
@@ -500,12 +512,7 @@ def _run_child(job: dict, cells: list, channel: Channel, deadline: float):
             reason = f"took longer than {job['timeout']:g} s (an endless loop?)"
             break
         time.sleep(0.01)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
-    if status is None:
-        _, status = os.waitpid(pid, 0)
+    status = _end_all(pid, status)
     _clear_tmp(keep={"matplotlib"})
     data = channel.read()
     if culprit is not None:
@@ -524,6 +531,45 @@ def _run_child(job: dict, cells: list, channel: Channel, deadline: float):
         else:
             reason = "ended the grading process" + (f" (signal {os.WTERMSIG(status)})" if os.WIFSIGNALED(status) else "")
     return {"sandbox_error": reason}, None
+
+
+def _end_all(pid: int, status):
+    """End the child and everything it started -> the child's wait status. As the sandbox's init (PID 1),
+    kill(-1) reaches every other process of the sandbox, detached ones included, and the orphans it
+    inherited are reaped here; outside a sandbox, the child's process group."""
+    import time
+    if os.getpid() == 1:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
+        give_up = time.monotonic() + 5.0
+        while time.monotonic() < give_up:
+            try:
+                done, code = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if done == pid:
+                status = code
+            elif done == 0:
+                time.sleep(0.005)
+        return status if status is not None else 0
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    if status is None:
+        _, status = os.waitpid(pid, 0)
+    return status
+
+
+def _as_init() -> None:
+    """As PID 1 of the sandbox, handle no signal: the kernel then drops every signal that a process of the
+    sandbox sends to the harness (SIGKILL and SIGSTOP included). Children set their own handlers."""
+    if os.getpid() != 1:
+        return
+    for number in (signal.SIGINT, signal.SIGALRM, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(number, signal.SIG_DFL)
 
 
 # What graded code usually imports, loaded once before the first exercise so that each exercise's
@@ -573,6 +619,7 @@ def main() -> None:
     _warm_matplotlib(os.environ.get("COURSE_MPLCACHE", ""))
     _preload()
     cells = to_python(job["cells"], job.get("cell_read_seconds", 5.0), job.get("read_seconds", 20.0))
+    _as_init()
     channel = Channel(job["output_bytes"])
     bad_cells: dict = {i: "could not be read in time" for i, c in enumerate(cells) if c is None}
     for index, exercise in enumerate(job["exercises"]):

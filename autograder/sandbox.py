@@ -41,6 +41,9 @@ HARNESS = Path(__file__).resolve().with_name("_harness.py")
 STDERR_BYTES = 16_384
 SLOT_UID_BASE = 3_000_000          # root grader: sandbox n runs as uid SLOT_UID_BASE + n
 SLOTS = 512
+# Not -I: it ignores PYTHONHASHSEED, and string hashing (set orders) must be the same in every grading. The
+# environment is the sandbox's own (sandbox_env), so -E has nothing to keep out; -s: no user site.
+PYTHON_FLAGS = ("-s",)
 STARTUP_SECONDS = 30.0             # a sandbox's start and the harness's imports, before the first exercise
 
 
@@ -155,6 +158,15 @@ def _site_dirs() -> list[Path]:
     return sorted(found)
 
 
+def _system_site_dirs() -> list[Path]:
+    """The distribution's package folders under /usr (Debian's dist-packages): bound with /usr, emptied too."""
+    found = set()
+    for pattern in ("lib/python3*/dist-packages", "lib/python3*/site-packages", "local/lib/python3*/dist-packages",
+                    "local/lib/python3*/site-packages", "lib/python3/dist-packages"):
+        found |= {p.resolve() for p in Path("/usr").glob(pattern) if p.is_dir()}
+    return sorted(found - set(_site_dirs()))
+
+
 # --- bubblewrap -------------------------------------------------------------------------------------
 
 _bwrap_state: dict = {}
@@ -219,7 +231,10 @@ class _Launch:
         else:
             args = [bwrap, "--unshare-all", "--uid", "65534", "--gid", "65534"]
             drop = []
-        args += ["--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
+        # The harness is the PID namespace's init: no process of the sandbox can signal it (the kernel drops
+        # signals to an init from its own namespace unless it handles them), and it ends every other one
+        # with kill(-1) after each exercise.
+        args += ["--as-pid-1", "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
         for key, value in sandbox_env().items():
             args += ["--setenv", key, value]
         args += ["--proc", "/proc", "--dev", "/dev",
@@ -251,7 +266,7 @@ class _Launch:
         # Of the installed packages, only the students' runtime: every site-packages folder becomes
         # empty, and the runtime's own files and folders are bound back into it.
         offered = runtime.entries(tuple(extra_packages))
-        for site in _site_dirs():
+        for site in _site_dirs() + _system_site_dirs():
             args += ["--tmpfs", str(site)]
             for entry in offered.get(site, []):
                 args += ["--ro-bind", str(entry), str(entry)]
@@ -298,6 +313,45 @@ class _Slot:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+_cpu_groups: dict = {}
+
+
+def cpu_group(slot) -> Path | None:
+    """The ``cgroup.procs`` file of a CPU control group of the sandbox slot's own (root only): the CPU is
+    then shared out per sandbox, not per process, so that a submission that starts many busy processes
+    slows only itself. None where control groups cannot be made here (not root, none mounted)."""
+    if slot is None or os.geteuid() != 0:
+        return None
+    if slot not in _cpu_groups:
+        _cpu_groups[slot] = None
+        for root, weight in ((Path("/sys/fs/cgroup/cpu"), "cpu.shares"), (Path("/sys/fs/cgroup/cpu,cpuacct"), "cpu.shares"),
+                             (Path("/sys/fs/cgroup"), "cpu.weight")):
+            try:
+                if weight == "cpu.weight":       # cgroup v2: the cpu controller must be on for children
+                    if "cpu" not in (root / "cgroup.controllers").read_text().split():
+                        continue
+                    control = root / "cgroup.subtree_control"
+                    if "cpu" not in control.read_text().split():
+                        control.write_text("+cpu")
+                elif not (root / weight).exists():
+                    continue
+                group = root / f"course-grader-{slot}"
+                group.mkdir(exist_ok=True)
+                if (group / weight).exists() and (group / "cgroup.procs").exists():
+                    _cpu_groups[slot] = group / "cgroup.procs"
+                    break
+            except OSError:
+                continue
+    return _cpu_groups[slot]
+
+
+def _in_group(procs: Path | None, command: list) -> list:
+    """``command``, started inside the control group whose ``cgroup.procs`` is ``procs`` (before it forks)."""
+    if procs is None:
+        return command
+    return ["/bin/sh", "-c", 'echo $$ > "$0" 2>/dev/null; exec "$@"', str(procs), *command]
 
 
 def _limits_prefix(limits: Limits, enforce_nproc: bool) -> list:
@@ -347,9 +401,17 @@ class Batch:
     extra_packages: tuple = ()
 
 
+def earlier_cell_seconds(limits: Limits) -> float:
+    """How long an earlier cell may run before it is interrupted: the instructor's limit, and at most a
+    quarter of an exercise's, so that one held cell never costs the exercises after it their time."""
+    return min(limits.earlier_cell_seconds, limits.timeout / 4)
+
+
 def budget(limits: Limits, exercises: int) -> float:
-    """Wall seconds one sandbox may take for ``exercises`` exercises."""
-    return STARTUP_SECONDS + READ_SECONDS + exercises * (limits.timeout + 1)
+    """Wall seconds one sandbox may take for ``exercises`` exercises (each answer cell may also be an
+    earlier cell that holds the process once, and is then skipped)."""
+    blame = 1.5 * earlier_cell_seconds(limits) + 1
+    return STARTUP_SECONDS + READ_SECONDS + exercises * (limits.timeout + 1 + blame)
 
 
 def run_batch(batch: Batch, limits: Limits, deadline: float | None = None) -> list[dict]:
@@ -378,20 +440,20 @@ def _run_sandbox(batch: Batch, which: list, limits: Limits, deadline) -> tuple[l
         return [None] * len(which), "not graded: the notebook's time ran out"
     batch_limits = dataclasses.replace(limits, timeout=seconds)
     job = {"output_bytes": limits.output_bytes, "cells": batch.cells,
-           "earlier_cell_seconds": limits.earlier_cell_seconds,
+           "earlier_cell_seconds": earlier_cell_seconds(limits),
            "cell_read_seconds": CELL_READ_SECONDS, "read_seconds": READ_SECONDS,
            "exercises": [{**batch.exercises[i], "timeout": limits.timeout} for i in which]}
     slot, scratch = _Slot(), None
     try:
         if bwrap_available():
-            launch = _Launch(shutil.which("bwrap"), [sys.executable, "-I", "/opt/course/_harness.py"],
+            launch = _Launch(shutil.which("bwrap"), [sys.executable, *PYTHON_FLAGS, "/opt/course/_harness.py"],
                              batch_limits, slot.number, package, batch.extra_packages)
-            command, job["package_dir"] = launch.argv, "/opt/course"
+            command, job["package_dir"] = _in_group(cpu_group(slot.number), launch.argv), "/opt/course"
             kwargs = dict(env=launch.env, cwd="/")
         else:
             warn_once()
             prefix = _limits_prefix(batch_limits, enforce_nproc=False)
-            command = prefix + [sys.executable, "-I", str(package / "_harness.py")]
+            command = prefix + [sys.executable, *PYTHON_FLAGS, str(package / "_harness.py")]
             job["package_dir"] = str(package)
             job["site"] = str(offered_site(tuple(batch.extra_packages)))
             scratch = tempfile.mkdtemp(prefix="course-grader-job-")
