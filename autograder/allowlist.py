@@ -7,8 +7,9 @@ those, its own code and its own earlier answers, and nothing else of the course.
 
 - the helpers, and every definition of the package they use (followed through the source, at any
   depth: functions, classes, constants, re-exports), keep their code;
+- plain constants (``NUM_CLASSES = 10``: a number, a string or a short tuple of them) stay too;
 - every other top-level name of every module (functions, classes and their methods, jitted and
-  custom-VJP functions, private helpers, module constants) is a ``Sealed`` placeholder that raises
+  custom-VJP functions, private helpers, other module values) is a ``Sealed`` placeholder that raises
   ``PermissionError`` with one line naming the assignment when it is called or used; its source is not
   in the copy, so nothing can recover it;
 - modules keep their names, so that ``from course_utils.training import train`` in a setup cell still
@@ -301,14 +302,33 @@ class Sealed:
         return f"<{{self._name}}: not available while grading>"
 
 
-def sealed(module, name):
-    return Sealed(f"{{module}}.{{name}}")
+def sealed(module, name, why=None):
+    return Sealed(f"{{module}}.{{name}}", why)
 '''
 
 
-def _source_of(module: Module, kept_ids: set, assignment: str) -> str:
+def _is_plain_constant(node) -> bool:
+    """``NUM_CLASSES = 10``, ``ACTIVATIONS = ("sigmoid", "relu")``: a module constant that is a number, a
+    string or a short tuple of them stays open (no answer is a constant, and the inline check, which
+    sees only calls, could not hold it back)."""
+    if not (isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None):
+        return False
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    if not all(isinstance(t, ast.Name) and t.id.isupper() for t in targets):
+        return False
+    try:
+        value = ast.literal_eval(node.value)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    items = value if isinstance(value, tuple) and len(value) <= 16 else (value,)
+    return all(isinstance(v, (int, float, str)) and not isinstance(v, bool) and len(str(v)) <= 200 for v in items)
+
+
+def _source_of(module: Module, kept_ids: set, assignment: str, reasons: dict | None = None) -> str:
     """A module of the sealed copy: its docstring, its kept statements in their order, and a Sealed
-    placeholder for every other top-level name it defines."""
+    placeholder for every other top-level name it defines (``reasons``: {name: the placeholder's own
+    message}, for names withheld while one exercise is graded)."""
+    reasons = reasons or {}
     body = module.tree.body
     lines = []
     if body and _is_docstring(body[0]):
@@ -324,9 +344,10 @@ def _source_of(module: Module, kept_ids: set, assignment: str) -> str:
     for name in defined:
         if name.startswith("__") and name.endswith("__"):
             continue
-        lines.append(f"{name} = {SEALED_ALIAS}({module.name!r}, {name!r})")
+        why = f", {reasons[name]!r}" if name in reasons else ""
+        lines.append(f"{name} = {SEALED_ALIAS}({module.name!r}, {name!r}{why})")
     for statement in module.statements:
-        if id(statement) in kept_ids and not _is_future(statement.node):
+        if id(statement) in kept_ids and not _is_future(statement.node) or _is_plain_constant(statement.node):
             lines.append(ast.unparse(statement.node))
         elif isinstance(statement.node, ast.Assign) and all(n.startswith("__") for n in statement.binds) \
                 and isinstance(statement.node.value, (ast.Constant, ast.List, ast.Tuple)):
@@ -334,17 +355,35 @@ def _source_of(module: Module, kept_ids: set, assignment: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_sealed(destination, assignment: str, handed, autograder_stub: str | None = None) -> Path:
-    """Write the sealed course_utils of ``assignment`` under ``destination`` -> destination."""
+def without(handed, withheld) -> tuple:
+    """The allowlist while an exercise whose answer is among ``withheld`` is graded. Raises ValueError
+    where a withheld name would stay open as a dependency of another handed helper."""
+    rest = tuple(sorted(set(handed) - set(withheld)))
+    opened = open_names(rest)
+    for module, name in parse_names(withheld):
+        if name in opened.get(module, ()):
+            raise ValueError(f"{module}:{name} is withheld while graded, but another handed helper uses it")
+    return rest
+
+
+def build_sealed(destination, assignment: str, handed, autograder_stub: str | None = None,
+                 withheld: dict | None = None) -> Path:
+    """Write the sealed course_utils of ``assignment`` under ``destination`` -> destination.
+    ``withheld``: {"module:name": exercise id} sealed, with a message naming the exercise, because that
+    exercise (graded in this sandbox) asks for them; they must not be in ``handed``."""
     destination = Path(destination)
     index = package_index()
     kept = kept_statements(handed, index)
+    reasons: dict = {}
+    for qualified, exercise in (withheld or {}).items():
+        (module, name), = parse_names([qualified])
+        reasons.setdefault(module, {})[name] = WHILE_GRADED.format(name=f"{module}.{name}", exercise=exercise)
     target = destination / PACKAGE
     for name, module in index.items():
         relative = module.path.relative_to(PACKAGE_DIR)
         out = target / relative
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(_source_of(module, kept.get(name, set()), assignment), encoding="utf-8")
+        out.write_text(_source_of(module, kept.get(name, set()), assignment, reasons.get(name)), encoding="utf-8")
     helpers = sorted(handed)
     (target / f"{SEALED_MODULE}.py").write_text(_SEALED_SOURCE.format(
         assignment=assignment, helpers=helpers, message=message("{name}", assignment, helpers)),
@@ -357,61 +396,6 @@ def build_sealed(destination, assignment: str, handed, autograder_stub: str | No
         for name in files:
             os.chmod(os.path.join(root, name), 0o644)
     return destination
-
-
-def standalone(qualified: str, index: dict | None = None) -> dict:
-    """A course function as self-contained code, for the grader to hand to a sandbox that lacks it
-    (a correct earlier answer standing in for a failing one): {"modules": [{"name", "source",
-    "imports": [[local name, module, attribute or None]]}], "entry": [module, name]}, dependencies
-    first. Raises ValueError where that is not possible (a course import inside a function)."""
-    index = index if index is not None else package_index()
-    module_name, name = qualified.split(":")
-    kept = kept_statements((qualified,), index)
-    order, visiting = [], set()
-
-    def visit(module):
-        if module in order:
-            return
-        if module in visiting:
-            raise ValueError(f"{qualified}: its modules import each other")
-        visiting.add(module)
-        for statement in index[module].statements:
-            if id(statement) in kept[module] and statement.is_import:
-                for used in statement.uses:
-                    if used[0] in kept and used[0] != module:
-                        visit(used[0])
-        order.append(module)
-
-    visit(module_name)
-    modules = []
-    for module in order:
-        info = index[module]
-        aliases = _Aliases(set(index))
-        sources, imports = [], []
-        for statement in info.statements:
-            if id(statement) not in kept[module] or _is_future(statement.node):
-                continue
-            node = statement.node
-            if statement.is_import:
-                before = dict(aliases.objects), dict(aliases.module_alias)
-                bound = aliases.add_import(module, info.path.name == "__init__.py", node)
-                course = [b for b in bound if b in aliases.objects or b in aliases.module_alias]
-                if course:
-                    for local in course:
-                        if local in aliases.objects:
-                            imports.append([local, *aliases.objects[local]])
-                        else:
-                            imports.append([local, aliases.module_alias[local], None])
-                    if len(course) != len(bound):
-                        raise ValueError(f"{module}: an import mixes course and other modules")
-                    continue
-                aliases.objects, aliases.module_alias = before
-            elif any(isinstance(sub, ast.ImportFrom) and _resolve_from(module, False, sub)
-                     for sub in ast.walk(node)):
-                raise ValueError(f"{qualified}: a course import inside a function")
-            sources.append(ast.unparse(node))
-        modules.append({"name": module, "source": "\n".join(sources) + "\n", "imports": imports})
-    return {"modules": modules, "entry": [module_name, name]}
 
 
 def fingerprint(assignment: str, handed) -> str:

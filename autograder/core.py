@@ -111,20 +111,22 @@ def compare(expected: dict, got: dict, rtol: float, atol: float, reveal: bool = 
         return False, f"the result has no entry {missing[0] or 'value'}"
     extra = [k for k in got if k not in expected]
     if extra:
-        return False, f"the result has an unexpected entry {extra[0]}"
+        return False, f"the result has an unexpected entry {extra[0]}" if reveal else \
+            "the result has an entry that is not expected"
     for key, want in expected.items():
         have = got[key]
         name = key or "the result"
         if have.shape != want.shape:
-            return False, f"{name} has shape {have.shape}, expected {want.shape}"
+            return False, f"{name} has shape {have.shape}, expected {want.shape}" if reveal else \
+                f"{name} has the wrong shape (expected {want.shape})"
         if not np.all(np.isfinite(have)):
             return False, f"{name} contains NaN or infinity"
         close = np.isclose(have, want, rtol=rtol, atol=atol)
         if not close.all():
             idx = tuple(int(i) for i in np.unravel_index(np.argmin(close), want.shape)) if want.ndim else ()
             where = f"{name}[{', '.join(map(str, idx))}]" if idx else name
-            if not reveal:
-                return False, f"{where} differs from the expected value"
+            if not reveal:      # (not even where: an index would let repeated gradings guess values)
+                return False, f"{name} differs from the expected value"
             return False, f"{where} is {_pair(have[idx], want[idx])}"
     return True, ""
 
@@ -213,7 +215,8 @@ def evaluate(exercise: Exercise, answers: list, secret=None) -> Result:
         common = dict(fixture=fixture.label, hidden=fixture.hidden)
         if answer.error is not None:
             status = "missing" if answer.error == NOT_IMPLEMENTED else "error"
-            return Result(exercise.id, 0.0, exercise.points, f"{exercise.function_name} {answer.error} {where}",
+            error = _without_values(answer.error) if fixture.hidden else answer.error
+            return Result(exercise.id, 0.0, exercise.points, f"{exercise.function_name} {error} {where}",
                           status=status, **common)
         ok, detail = compare(expected[i], answer.outputs, *exercise.tolerance(answer.float32, expected[i]),
                              reveal=not fixture.hidden)
@@ -229,6 +232,22 @@ def evaluate(exercise: Exercise, answers: list, secret=None) -> Result:
     counted = f"{len(fixtures) - hidden} public and {hidden} hidden" if hidden else f"{len(fixtures)}"
     return Result(exercise.id, exercise.points, exercise.points,
                   f"correct: matches the reference on all {counted} fixtures{precision}")
+
+
+def _without_values(error: str) -> str:
+    """An answer's error on a hidden fixture, without anything the answer wrote (its message, its
+    exception's own class name, its result's keys): what it writes could carry the fixture's values."""
+    import builtins
+    if error == NOT_IMPLEMENTED or error.startswith("modified its input"):
+        return error.split(";")[0]
+    if error.startswith("raised "):
+        kind = error[len("raised "):].split(":")[0].split(" ")[0]
+        exception = getattr(builtins, kind, None)
+        known = isinstance(exception, type) and issubclass(exception, BaseException)
+        return f"raised {kind if known else 'an exception'}"
+    if error.startswith("returned None"):
+        return "returned None (did you forget the return statement?)"
+    return "returned something that is not numbers of the expected structure"
 
 
 def _diagnose(exercise, fixtures, expected, answers, failing: int, secret=None) -> tuple[str | None, str]:

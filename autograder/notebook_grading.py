@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import stat
 import time
 from pathlib import Path
 
@@ -58,37 +60,102 @@ class UngradableError(Exception):
 # --- reading ------------------------------------------------------------------------------------------
 
 def read_notebook(path):
+    """The notebook at ``path`` (see read_submission and parse_notebook); a one-line UngradableError
+    for anything that is not one."""
+    return parse_notebook(read_submission(path), str(path))
+
+
+def _not_regular(mode: int) -> str | None:
+    """What a file that is not a regular file is, in words (None for a regular file)."""
+    for test, what in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a directory"),
+                       (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device")):
+        if test(mode):
+            return what
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def read_submission(path, label: str | None = None) -> bytes:
+    """The bytes of the regular file at ``path``, at most ``MAX_NOTEBOOK_BYTES`` of them.
+
+    Only a regular file is a submission: a symbolic link (a classmate's file), a directory, a named pipe
+    (whose read would wait for a writer forever), a socket or a device is a one-line UngradableError, as
+    are a missing, unreadable or too large file. Never blocks and never follows a link: checked with
+    lstat, opened with O_NONBLOCK | O_NOFOLLOW, and checked again on the open file before reading."""
     path = Path(path)
-    if path.is_symlink() or not path.is_file():
-        raise UngradableError(f"{path}: no such file" if not path.exists() else f"{path} is not a regular file")
-    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-        raise UngradableError(f"{path} is larger than {MAX_NOTEBOOK_BYTES // 1_000_000} MB")
-    return parse_notebook(path.read_bytes(), str(path))
+    label = _printable(str(path) if label is None else label)     # a file name may hold a newline
+    try:
+        what = _not_regular(os.lstat(path).st_mode)
+        if what:
+            raise UngradableError(f"{label} is {what}, not a notebook file")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        try:
+            info = os.fstat(fd)
+            what = _not_regular(info.st_mode)      # swapped after the lstat
+            if what:
+                raise UngradableError(f"{label} is {what}, not a notebook file")
+            if info.st_size > MAX_NOTEBOOK_BYTES:
+                raise UngradableError(f"{label} is larger than {MAX_NOTEBOOK_BYTES // 1_000_000} MB")
+            chunks, left = [], MAX_NOTEBOOK_BYTES + 1
+            while left > 0:
+                chunk = os.read(fd, min(left, 1 << 20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+        finally:
+            os.close(fd)
+    except FileNotFoundError:
+        raise UngradableError(f"{label}: no such file") from None
+    except OSError as err:    # unreadable, or a link swapped in after the lstat (ELOOP)
+        raise UngradableError(f"{label}: cannot read it ({_printable(err.strerror or type(err).__name__)[:80]})") from None
+    data = b"".join(chunks)
+    if len(data) > MAX_NOTEBOOK_BYTES:   # grew while read
+        raise UngradableError(f"{label} is larger than {MAX_NOTEBOOK_BYTES // 1_000_000} MB")
+    return data
 
 
 def parse_notebook(data: bytes, label: str = "the file") -> dict:
     """A notebook from its bytes; anything that is not one is a one-line UngradableError.
 
     Plain JSON and a structural check: the grader needs cells, their type, source and metadata, not
-    nbformat's schema validation (whose import alone costs more than grading a notebook)."""
+    nbformat's schema validation (whose import alone costs more than grading a notebook). Linear in the
+    size of the file; JSON nested deeper than the parser's limit, and more than ``MAX_CELLS`` cells, are
+    refused. Tags and roles of any type are accepted here: anything but a string counts as none."""
+    label = _printable(label)
     if len(data) > MAX_NOTEBOOK_BYTES:
         raise UngradableError(f"{label} is larger than {MAX_NOTEBOOK_BYTES // 1_000_000} MB")
     try:
         nb = json.loads(data.decode("utf-8"))
         if not isinstance(nb, dict):
             raise ValueError("not a JSON object")
-        if nb.get("nbformat") == 3:   # old notebooks: nbformat converts them
+        if nb.get("nbformat") == 3:   # old notebooks: nbformat converts them (after the count of cells)
+            _check_cell_count([c for w in nb.get("worksheets") or [] if isinstance(w, dict)
+                               for c in (w.get("cells") if isinstance(w.get("cells"), list) else [])], label)
             import nbformat
             nb = nbformat.reads(data.decode("utf-8"), as_version=4)
         cells = nb.get("cells")
-        if not isinstance(cells, list) or not all(
-                isinstance(c, dict) and isinstance(c.get("cell_type"), str)
-                and isinstance(c.get("source", ""), (str, list)) for c in cells):
+        if not isinstance(cells, list):
             raise ValueError("it has no list of cells")
+        _check_cell_count(cells, label)
+        for position, c in enumerate(cells):
+            source = c.get("source", "") if isinstance(c, dict) else None
+            if not isinstance(c, dict) or not isinstance(c.get("cell_type"), str) or not (
+                    isinstance(source, str) or isinstance(source, list) and all(isinstance(s, str) for s in source)):
+                raise ValueError(f"cell {position + 1} is not a cell with a type and a text source")
+    except UngradableError:
+        raise
+    except RecursionError:
+        raise UngradableError(f"{label} is not a Jupyter notebook (its JSON is nested too deeply)") from None
     except Exception as err:  # any way of not being a notebook is one line, never a traceback
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UngradableError(f"{label} is not a Jupyter notebook ({_printable(first)[:120]})") from None
     return nb
+
+
+def _check_cell_count(cells: list, label: str) -> None:
+    if len(cells) > MAX_CELLS:
+        raise UngradableError(f"{label} has {len(cells):,} cells; a notebook may have at most {MAX_CELLS:,}")
 
 
 def _course(meta) -> dict:
@@ -99,6 +166,19 @@ def _course(meta) -> dict:
 def _source(cell) -> str:
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else str(source)
+
+
+def _exercise_tag(cell) -> str | None:
+    """A cell's exercise tag (``metadata.course.exercise``); anything but a string (a list, a number)
+    counts as no tag."""
+    tag = _course(cell.get("metadata", {})).get("exercise")
+    return tag if isinstance(tag, str) else None
+
+
+def _role(cell) -> str | None:
+    """A cell's role if it is one run while grading (``RUN_ROLES``), else None."""
+    role = _course(cell.get("metadata", {})).get("role")
+    return role if isinstance(role, str) and role in RUN_ROLES else None
 
 
 # --- which assignment ------------------------------------------------------------------------------------
@@ -130,8 +210,7 @@ def check_content(nb, assignment: str) -> None:
     exercise tags, or the definitions where tags were lost; the notebook's own claim counts only
     against it)."""
     tutorial = ASSIGNMENTS[assignment]
-    ids = {_course(c.get("metadata", {})).get("exercise") for c in nb["cells"]}
-    ids = {i for i in ids if isinstance(i, str)}
+    ids = {_exercise_tag(c) for c in nb["cells"]} - {None}
     if any(e.id in ids or _defines(nb, e) for e in exercises_of(tutorial)):
         return
     others = sorted({EXERCISES[i].tutorial for i in ids if i in EXERCISES})
@@ -185,12 +264,11 @@ def plan(nb, exercises: list) -> Plan:
     for position, cell in enumerate(nb["cells"]):
         if cell.get("cell_type") != "code":
             continue
-        course = _course(cell.get("metadata", {}))
-        exercise = course.get("exercise")
-        if isinstance(exercise, str) and exercise in EXERCISES:
+        exercise, role = _exercise_tag(cell), _role(cell)
+        if exercise in EXERCISES:
             chosen[position] = (exercise, None)
-        elif course.get("role") in RUN_ROLES:
-            chosen[position] = (None, course["role"])
+        elif role:
+            chosen[position] = (None, role)
     for exercise in exercises:
         if not any(e == exercise.id for e, _ in chosen.values()):
             found = [p for p, c in enumerate(nb["cells"])
@@ -205,8 +283,10 @@ def plan(nb, exercises: list) -> Plan:
         if size > MAX_CELL_BYTES or total + size > MAX_SOURCE_BYTES:
             if exercise:
                 notes[exercise] = (f"its answer cell (cell {position + 1}) is larger than "
-                                   f"{MAX_CELL_BYTES // 1000} KB, or the notebook's code than "
-                                   f"{MAX_SOURCE_BYTES // 1_000_000} MB, and was not run")
+                                   f"{MAX_CELL_BYTES // 1000} KB and was not run" if size > MAX_CELL_BYTES else
+                                   f"its answer cell (cell {position + 1}) was not run: with the setup and "
+                                   f"answer cells before it, the notebook's code is larger than "
+                                   f"{MAX_SOURCE_BYTES // 1_000_000} MB")
             continue
         total += size
         if exercise:
@@ -275,29 +355,43 @@ def _mentions(source: str, name: str) -> bool:
         start = found + 1
 
 
+STAND_IN_ROUNDS = 4          # sandboxes to grade an answer that calls stand-ins (each computes the calls it saw)
+STAND_IN_ELEMENTS = 2_000_000   # numbers in the arguments of the stand-in calls of one exercise, per round
+STAND_IN_INTEGER = 100_000      # largest integer argument of a stand-in call (steps, sizes, ...)
+
+
 def _run(work: Plan, exercises: list, limits: Limits, assignment: str, secret, deadline, replace: dict) -> dict:
-    """One sandbox for ``exercises`` (``replace``: exercise id -> earlier exercises whose course function
-    stands in for the student's) -> {exercise id: Result}."""
+    """Grade ``exercises`` -> {exercise id: Result}: one sandbox for all, except that an exercise whose
+    answer is one of the assignment's handed helpers (``withheld_while_graded``) is graded in a sandbox
+    whose sealed package withholds it. ``replace``: exercise id -> earlier exercises whose course
+    function stands in for the student's; their code never enters the sandbox: the answer's calls of them
+    are recorded, computed here, and the answer graded again with their results (up to STAND_IN_ROUNDS)."""
     from ._harness import encode
-    from .allowlist import standalone
-    jobs = []
+    jobs = {}
     for exercise in exercises:
         fixtures, _ = prepared(exercise, secret)
-        specs = []
-        for earlier in replace.get(exercise.id, []):
-            try:
-                specs.append({"name": earlier.function_name,
-                              **standalone(f"{earlier.reference.__module__}:{earlier.reference.__name__}")})
-            except ValueError:
-                continue
-        jobs.append({"exercise": exercise.id, "function_name": exercise.function_name,
-                     "answer": work.answers[exercise.id], "withhold": list(exercise.withheld_while_graded),
-                     "replace": specs, "fixtures": [encode(f.kwargs) for f in fixtures]})
-    if not jobs:
-        return {}
-    batch = Batch(assignment, HANDED[assignment], [{"source": c["source"]} for c in work.cells], jobs)
+        jobs[exercise.id] = {"exercise": exercise.id, "function_name": exercise.function_name,
+                             "answer": work.answers[exercise.id], "fixtures": [encode(f.kwargs) for f in fixtures],
+                             "stand_ins": [e.function_name for e in replace.get(exercise.id, [])], "memo": {}}
+    groups: dict = {}
+    for exercise in exercises:
+        groups.setdefault(tuple(exercise.withheld_while_graded), []).append(exercise)
+    cells = [{"source": c["source"]} for c in work.cells]
+    outcomes = {}
+    for withheld, members in groups.items():
+        pending = members
+        for _ in range(STAND_IN_ROUNDS if replace else 1):
+            batch = Batch(assignment, HANDED[assignment], cells, [jobs[e.id] for e in pending],
+                          withheld={q: e.id for e in members for q in e.withheld_while_graded})
+            for exercise, outcome in zip(pending, run_batch(batch, limits, deadline)):
+                outcomes[exercise.id] = outcome
+            pending = [e for e in pending if _compute_stand_ins(jobs[e.id], outcomes[e.id], replace.get(e.id, []),
+                                                                limits)]
+            if not pending:
+                break
     results = {}
-    for exercise, job, outcome in zip(exercises, jobs, run_batch(batch, limits, deadline)):
+    for exercise in exercises:
+        job, outcome = jobs[exercise.id], outcomes[exercise.id]
         result = _score(exercise, outcome.get("outcome") or {}, len(job["fixtures"]), secret)
         seconds = outcome.get("seconds")
         result.seconds = float(seconds) if isinstance(seconds, (int, float)) and seconds >= 0 else None
@@ -309,6 +403,74 @@ def _run(work: Plan, exercises: list, limits: Limits, assignment: str, secret, d
             result.feedback = f"{result.feedback} ({said})"
         results[exercise.id] = result
     return results
+
+
+def _compute_stand_ins(job: dict, outcome: dict, earlier: list, limits: Limits) -> bool:
+    """Compute, with the course's functions, the stand-in calls an answer asked for (untrusted input: the
+    arguments are decoded with size limits, and the calls' time is bounded) into ``job["memo"]`` ->
+    whether there is anything new to grade again."""
+    import warnings
+
+    from ._harness import decode, encode
+    requests = (outcome.get("outcome") or {}).get("requests")
+    functions = {e.function_name: e.reference for e in earlier}
+    if not isinstance(requests, list) or not functions:
+        return False
+    memo, fresh, elements = job["memo"], 0, STAND_IN_ELEMENTS
+    stop = time.monotonic() + limits.timeout
+    for request in requests[:1000]:
+        if not isinstance(request, dict) or request.get("name") not in functions:
+            continue
+        key = request.get("key")
+        if not isinstance(key, str) or len(key) != 64 or key in memo:
+            continue
+        if time.monotonic() > stop:
+            memo[key] = {"error": "TimeoutError: the grader's time for these calls ran out"}
+            fresh += 1
+            continue
+        try:
+            call = decode(request.get("call"), max_elements=elements)
+            if not (isinstance(call, dict) and isinstance(call.get("args"), list) and isinstance(call.get("kwargs"), dict)):
+                raise ValueError("malformed call")
+            elements -= _elements(call)
+            if elements < 0 or _largest_integer(call) > STAND_IN_INTEGER:
+                raise ValueError("the arguments are too large")
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                value = functions[request["name"]](*call["args"], **call["kwargs"])
+            memo[key] = {"value": encode(value)}
+            shapes = request.get("shapes")
+            if isinstance(shapes, str) and len(shapes) == 64:
+                memo.setdefault(f"template:{shapes}", {"value": encode(_zeros(value))})
+        except Exception as err:       # the student's arguments: any error is theirs to see
+            memo[key] = {"error": _printable(f"{type(err).__name__}: {err}")[:200]}
+        fresh += 1
+    return fresh > 0
+
+
+def _zeros(value):
+    """A result of the same structure, all zeros."""
+    if isinstance(value, dict):
+        return {k: _zeros(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_zeros(v) for v in value)
+    return np.zeros_like(np.asarray(value))
+
+
+def _elements(value) -> int:
+    if isinstance(value, dict):
+        return sum(_elements(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_elements(v) for v in value) + len(value)
+    return int(value.size) if isinstance(value, np.ndarray) else 1
+
+
+def _largest_integer(value) -> int:
+    if isinstance(value, dict):
+        return max((_largest_integer(v) for v in value.values()), default=0)
+    if isinstance(value, (list, tuple)):
+        return max((_largest_integer(v) for v in value), default=0)
+    return abs(value) if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _score(exercise: Exercise, outcome: dict, count: int, secret) -> Result:
@@ -371,9 +533,9 @@ def _answers(result: dict, count: int):
 
 
 def notebook_seconds(limits: Limits, exercises: int) -> float:
-    """One notebook's wall limit: two sandboxes' budgets (the second grades again the answers that used
-    a failing earlier one) and a margin for this process's own, linear, work."""
-    return 2 * budget(limits, exercises) + 30.0
+    """One notebook's wall limit: the first sandbox's budget, those that grade again the answers that
+    used a failing earlier one (STAND_IN_ROUNDS), and a margin for this process's own, linear, work."""
+    return (1 + STAND_IN_ROUNDS) * budget(limits, exercises) + 30.0
 
 
 def grade_nb(nb, assignment: str, limits: Limits | None = None, name: str = "", secret=None,

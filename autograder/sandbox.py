@@ -83,16 +83,23 @@ def _private_dir() -> Path:
     return _workdir
 
 
-def sealed_package(assignment: str, handed) -> Path:
+def sealed_package(assignment: str, handed, withheld: dict | None = None) -> Path:
     """The assignment's sealed copy of the course package, the harness beside it (built once per
-    assignment and grader process)."""
+    assignment, ``withheld`` set and grader process). ``withheld``: {"module:name": exercise id}, helpers
+    of ``handed`` that are the answer of an exercise graded in this sandbox (sealed in its copy)."""
     from . import allowlist
+    withheld = dict(withheld or {})
+    if withheld:
+        handed = allowlist.without(handed, withheld)
     key = allowlist.fingerprint(assignment, handed)
+    if withheld:
+        key += "-" + hashlib.sha256(repr(sorted(withheld.items())).encode()).hexdigest()[:8]
     if key not in _packages:
         destination = _private_dir() / f"package-{key}"
         if not destination.exists():
             scratch = Path(tempfile.mkdtemp(prefix="package-", dir=_private_dir()))
-            allowlist.build_sealed(scratch, assignment, handed, autograder_stub=redaction.AUTOGRADER_STUB)
+            allowlist.build_sealed(scratch, assignment, handed, autograder_stub=redaction.AUTOGRADER_STUB,
+                                   withheld=withheld)
             shutil.copyfile(HARNESS, scratch / "_harness.py")
             os.chmod(scratch / "_harness.py", 0o644)
             os.chmod(scratch, 0o755)
@@ -393,12 +400,13 @@ CELL_READ_SECONDS = 5.0           # ... and any one cell
 class Batch:
     """One notebook's exercises for one sandbox: the cells to run (setup and answer cells as written, in
     notebook order) and, per exercise, its job for the harness ("exercise", "function_name", "answer":
-    the index of its answer cell in ``cells``, "fixtures", "withhold", "replace")."""
+    the index of its answer cell in ``cells``, "fixtures", "stand_ins", "memo")."""
     assignment: str
     handed: tuple
     cells: list
     exercises: list
     extra_packages: tuple = ()
+    withheld: dict = dataclasses.field(default_factory=dict)   # {"module:name": exercise id}: see sealed_package
 
 
 def earlier_cell_seconds(limits: Limits) -> float:
@@ -434,7 +442,7 @@ def _left(deadline) -> float:
 
 def _run_sandbox(batch: Batch, which: list, limits: Limits, deadline) -> tuple[list, str]:
     """-> (a result or None per exercise in ``which``, a one-line note on what went wrong, for the missing ones)."""
-    package = sealed_package(batch.assignment, batch.handed)
+    package = sealed_package(batch.assignment, batch.handed, batch.withheld)
     seconds = min(budget(limits, len(which)), _left(deadline))
     if seconds <= 1:
         return [None] * len(which), "not graded: the notebook's time ran out"

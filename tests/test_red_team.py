@@ -249,28 +249,26 @@ def hard_sigmoid(s):
     assert results["eqprop.debug_rho"]["score"] == 0, results["eqprop.debug_rho"]["feedback"]
 
 
-def test_replacement_code_holds_only_handed_helpers():
-    """Structural: what a stand-in for an earlier answer brings into the sandbox (allowlist.standalone) is
-    its own function and the assignment's open helpers, nothing else of the course."""
-    import ast
+def test_replacement_code_never_enters_the_sandbox(tmp_path, monkeypatch):
+    """Structural: when the course's function stands in for a failing earlier answer, what the sandbox
+    receives names it and carries the results of the calls the grader computed, never its code."""
+    from autograder import notebook_grading
+    sent = []
+    real = notebook_grading.run_batch
 
-    from autograder import allowlist
-    extra = {}
-    for assignment, tutorial in SOLUTIONS.items():
-        opened = {(m, n) for m, names in allowlist.open_names(HANDED[assignment]).items() for n in names}
-        for exercise in exercises_of(tutorial)[:-1]:        # the last exercise never stands in for another
-            qualified = f"{exercise.reference.__module__}:{exercise.reference.__name__}"
-            try:
-                spec = allowlist.standalone(qualified)
-            except ValueError:
-                continue
-            for module in spec["modules"]:
-                for node in ast.parse(module["source"]).body:
-                    names = [node.name] if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else []
-                    for name in names:
-                        if (module["name"], name) not in opened and [module["name"], name] != spec["entry"]:
-                            extra.setdefault(exercise.id, []).append(f"{module['name']}.{name}")
-    assert extra == {}, extra
+    def spy(batch, limits, deadline=None):
+        sent.append(json.dumps(batch.exercises))
+        return real(batch, limits, deadline)
+
+    monkeypatch.setattr(notebook_grading, "run_batch", spy)
+    give_up = 'def embed_label(x, labels, num_classes=10):\n    raise NotImplementedError\n'
+    results = grade(tmp_path, "04_forward_forward", notebook("04_forward_forward", {
+        "forward_forward.embed_label": give_up}))
+    stood_in = [k for k, r in results.items() if "in place of yours" in r["feedback"]]
+    assert stood_in == ["forward_forward.predict"] and results[stood_in[0]]["score"] == 2, results
+    assert len(sent) >= 2
+    for job in sent[1:]:          # (the first: the notebook's own cells, with the student's code)
+        assert "def " not in job and "course_utils" not in job
 
 
 def test_replacement_reference_source_leaks_through_feedback(tmp_path):
