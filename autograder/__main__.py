@@ -37,7 +37,8 @@ def _limits(args):
 
 
 def _print_report(report: dict) -> None:
-    print(f"{report['notebook']} ({report['assignment']}): {report['score']:g} / {report['max_score']:g}")
+    from .sandbox import printable      # a file name may hold a newline or bytes that are not UTF-8
+    print(f"{printable(report['notebook'])} ({report['assignment']}): {report['score']:g} / {report['max_score']:g}")
     for exercise_id, r in report["exercises"].items():
         print(f"  {exercise_id:<45} {r['score']:g}/{r['max_score']:g}  {r['feedback']}")
 
@@ -271,7 +272,16 @@ def main(argv=None) -> int:
                         "fixtures, hidden fixtures, allowlist, notebook cell")
     p.set_defaults(run=cmd_list)
     args = parser.parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except OSError as err:     # a file or folder the user named cannot be read or written: one line
+        from .sandbox import printable
+        where = f"{err.filename}: " if err.filename else ""
+        print(printable(f"cannot {args.command}: {where}{err.strerror or err}")[:300], file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -108,7 +108,8 @@ def read_submission(path, label: str | None = None) -> bytes:
     except FileNotFoundError:
         raise UngradableError(f"{label}: no such file") from None
     except OSError as err:    # unreadable, or a link swapped in after the lstat (ELOOP)
-        raise UngradableError(f"{label}: cannot read it ({_printable(err.strerror or type(err).__name__)[:80]})") from None
+        why = _printable(err.strerror or type(err).__name__)[:80]
+        raise UngradableError(f"{label}: cannot read it ({why})") from None
     data = b"".join(chunks)
     if len(data) > MAX_NOTEBOOK_BYTES:   # grew while read
         raise UngradableError(f"{label} is larger than {MAX_NOTEBOOK_BYTES // 1_000_000} MB")
