@@ -34,7 +34,7 @@ from pathlib import Path
 
 from .notebook_grading import (UngradableError, grade_nb, notebook_seconds, parse_notebook, read_submission,
                                resolve_assignment)
-from .sandbox import Limits
+from .sandbox import Limits, printable
 from .secret import PRACTICE, Secret
 
 
@@ -182,7 +182,7 @@ def grade_task(relative: str, data: bytes, assignment: str, limits: Limits, secr
         return {"notebook": relative, "assignment": assignment, "error": str(err)}
     except Exception as err:  # a bug of ours: this notebook's row says so, the batch goes on
         return {"notebook": relative, "assignment": assignment,
-                "error": f"internal grader error: {type(err).__name__}: {err}"[:300]}
+                "error": printable(f"internal grader error: {type(err).__name__}: {err}")[:300]}
 
 
 def _prepare(path: Path, root: Path, assignment: str | None):
