@@ -398,7 +398,7 @@ def test_hand_written_mistakes_are_rejected_and_named(exercise, answer, words):
     ("direct_feedback_alignment", wt.direct_feedback_alignment_gradients),
     ("kolen_pollack", wt.kolen_pollack_update), ("cosine_similarity", wt.cosine_similarity)])
 def test_references_get_full_marks(exercise, function):
-    result = check_exercise(f"weight_transport.{exercise}", function)
+    result = check_exercise(f"weight_transport.{exercise}", function, as_graded=False)   # course functions
     assert result.passed, result.feedback
 
 
