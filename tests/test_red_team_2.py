@@ -1,0 +1,214 @@
+"""Red team, second round: attacks on the grader's claims that tests/test_red_team.py does not try.
+
+Each test attacks one claim and asserts it, so an attack that works makes the test fail; the ones that
+found a genuine hole are marked ``xfail(strict=True, reason="finding: ...")`` (the suite stays green, and
+a fix turns them into errors until the mark is removed). The claims:
+
+(1) graded code reaches only the assignment's handed course helpers and the students' runtime;
+(2) marks come from hidden fixtures drawn from the course secret; feedback never reveals a hidden
+    fixture's expected values;
+(3) no notebook stalls the grader or a batch;
+(4) an earlier cell that ends, holds or attacks the process costs only its own exercise; one student
+    never affects another;
+(5) the same notebook and secret always get the same grade;
+(6) the inline check never says PASS for an answer that then scores less when graded.
+
+Every attack notebook is the solved 01_perturbation notebook with answer cells replaced (same function
+names and signatures). A probe that reports what it saw from inside the sandbox raises on the first
+(public) fixture, whose error text the feedback shows verbatim: "PROBE {json}".
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder import sandbox
+from autograder.sandbox import Limits
+from autograder.secret import Secret
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTION = ROOT / "solutions" / "01_perturbation" / "01_perturbation.ipynb"
+SECRET = Secret(b"red team two: a course secret of our own, 48 bytes", "red team 2")
+WP, NP, SNR, STEP = ("perturbation.weight_perturbation", "perturbation.node_perturbation",
+                     "perturbation.gradient_snr", "perturbation.stable_step")
+
+needs_bwrap = pytest.mark.skipif(not sandbox.bwrap_available(), reason="needs bubblewrap")
+
+
+# --- building attack notebooks ------------------------------------------------------------------------
+
+def solution() -> dict:
+    return json.loads(SOLUTION.read_text(encoding="utf-8"))
+
+
+def _course(cell) -> dict:
+    return cell.get("metadata", {}).get("course", {}) or {}
+
+
+def answer_index(nb: dict, exercise_id: str) -> int:
+    return next(i for i, c in enumerate(nb["cells"]) if _course(c).get("exercise") == exercise_id)
+
+
+def with_answers(answers: dict, nb: dict | None = None) -> dict:
+    """The solved notebook with the answer cells of ``answers`` ({exercise id: source}) replaced."""
+    nb = copy.deepcopy(nb or solution())
+    for exercise_id, source in answers.items():
+        nb["cells"][answer_index(nb, exercise_id)]["source"] = textwrap.dedent(source).strip() + "\n"
+    return nb
+
+
+def insert_cell(nb: dict, before: int, source: str, metadata: dict | None = None) -> dict:
+    """A plain code cell (no course tag unless ``metadata``) inserted before cell ``before``."""
+    nb["cells"].insert(before, {"cell_type": "code", "execution_count": None, "metadata": metadata or {},
+                                "outputs": [], "source": textwrap.dedent(source).strip() + "\n"})
+    return nb
+
+
+def write(folder: Path, nb: dict, name: str = "01_perturbation.ipynb") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    return path
+
+
+def grade(path, limits: Limits | None = None, secret: Secret = SECRET) -> dict:
+    from autograder.notebook_grading import grade_notebook
+    return grade_notebook(path, limits=limits, secret=secret)
+
+
+def probe_report(feedback: str) -> dict:
+    """The JSON a probe raised on the first public fixture ("PROBE {...}")."""
+    start = feedback.index("PROBE ") + len("PROBE ")
+    end = feedback.rindex("}") + 1
+    return json.loads(feedback[start:end])
+
+
+# Code shared by the attacks that read the harness's own memory: the grading child is a fork of the
+# harness, so the harness's frames (main's ``job``: every exercise of this sandbox, fixtures and memos)
+# are on the child's stack.
+HARNESS_JOBS = '''
+import sys as _sys
+
+def _harness_jobs():
+    frame = _sys._getframe()
+    while frame is not None:
+        if frame.f_code.co_name == "main" and "job" in frame.f_locals:
+            return frame.f_locals["job"]["exercises"]
+        frame = frame.f_back
+    return []
+'''
+
+
+# --- (1)/(2) the stand-ins: the course's correct function, computed outside, returned inside ------------------
+
+# An answer that uses a failing earlier answer is graded again with the course's function in its place;
+# the calls are recorded in the sandbox, computed by the grader, and sent back in the next round's
+# ``memo``. All the exercises graded again share one sandbox, so the harness's memory holds every one's
+# fixtures (hidden ones included) and every one's memo. Exercise 4 (sacrificed) asks the stand-ins for
+# exercises 2 and 3 on *their* fixtures; in the next round exercises 2 and 3 answer by looking up
+# exercise 4's memo: the course's own outputs on their hidden fixtures, without a line of implementation.
+LOOKUP_WP = HARNESS_JOBS + '''
+def weight_perturbation_gradient(params, x, y, perturbations, sigma, activation="sigmoid"):
+    return {name: np.zeros_like(value) for name, value in params.items()}      # wrong on purpose
+'''
+
+LOOKUP_NP = HARNESS_JOBS + '''
+def node_perturbation_gradient(params, x, y, node_noise, sigma, activation="sigmoid"):
+    try:   # a call of weight_perturbation_gradient keeps this answer in the grader's later rounds
+        weight_perturbation_gradient(params={"W1": np.zeros((1, 1))}, x=np.zeros((1, 1)), y=np.zeros((1, 1)),
+                                     perturbations={"W1": np.zeros((1, 1, 1))}, sigma=1.0)
+    except Exception:
+        pass
+    kw = dict(params=params, x=x, y=y, node_noise=node_noise, sigma=sigma, activation=activation)
+    for job in _harness_jobs():
+        if job.get("exercise") == "perturbation.stable_step" and job.get("memo"):
+            look = _sys.modules["__main__"]._stand_in("node_perturbation_gradient", job["memo"], [])
+            try:
+                return look(**{k: kw[k] for k in sorted(kw)})
+            except Exception:
+                pass
+    return {name: np.zeros_like(value) for name, value in params.items()}
+'''
+
+LOOKUP_SNR = HARNESS_JOBS + '''
+def gradient_snr(samples):
+    try:
+        weight_perturbation_gradient(params={"W1": np.zeros((1, 1))}, x=np.zeros((1, 1)), y=np.zeros((1, 1)),
+                                     perturbations={"W1": np.zeros((1, 1, 1))}, sigma=1.0)
+    except Exception:
+        pass
+    for job in _harness_jobs():
+        if job.get("exercise") == "perturbation.stable_step" and job.get("memo"):
+            look = _sys.modules["__main__"]._stand_in("gradient_snr", job["memo"], [])
+            try:
+                return look(samples=samples)
+            except Exception:
+                pass
+    return 0.0
+'''
+
+LOOKUP_STEP = HARNESS_JOBS + '''
+def largest_stable_step(gradient, hessian, num_samples):
+    # (uses weight_perturbation_gradient, node_perturbation_gradient and gradient_snr)
+    ask = {"perturbation.node_perturbation": globals().get("node_perturbation_gradient"),
+           "perturbation.gradient_snr": globals().get("gradient_snr")}
+    if getattr(getattr(ask["perturbation.node_perturbation"], "__code__", None), "co_name", "") != "stand_in":
+        raise RuntimeError("first grading: an error, so that a later wrong result replaces it")
+    harness, leaked = _sys.modules["__main__"], None
+    for job in _harness_jobs():
+        function = ask.get(job.get("exercise"))
+        if function is None:
+            continue
+        for i, encoded in enumerate(job["fixtures"]):
+            kw = encoded if isinstance(encoded, dict) and "dict" not in encoded else harness.decode(encoded)
+            try:
+                value = function(**{k: kw[k] for k in sorted(kw)})
+            except Exception:
+                continue
+            if i == 4 and job["exercise"] == "perturbation.node_perturbation":   # its first hidden fixture
+                leaked = float(np.asarray(value["W1"]).flat[0])
+    return 0.0 if leaked is None else leaked      # shown as "the result is <leaked>, expected ..."
+'''
+
+
+@pytest.fixture(scope="module")
+def stand_in_lookup(tmp_path_factory):
+    nb = with_answers({WP: LOOKUP_WP, NP: LOOKUP_NP, SNR: LOOKUP_SNR, STEP: LOOKUP_STEP})
+    path = write(tmp_path_factory.mktemp("lookup") / "01_perturbation", nb)
+    return grade(path, Limits(timeout=20))
+
+
+@needs_bwrap
+@pytest.mark.xfail(strict=True, reason="finding: the exercises graded again with stand-ins share one sandbox, "
+                                       "so one answer asks the stand-ins for another exercise's hidden fixtures "
+                                       "and that exercise answers from the returned memo (full marks, no code)")
+def test_stand_in_memo_is_no_answer_key(stand_in_lookup):
+    """(1)/(2) Answers that implement nothing (they look the course's outputs up) get no marks."""
+    scores = {e: stand_in_lookup["exercises"][e]["score"] for e in (NP, SNR)}
+    assert scores == {NP: 0.0, SNR: 0.0}, stand_in_lookup["exercises"]
+
+
+@needs_bwrap
+@pytest.mark.xfail(strict=True, reason="finding: a stand-in's output on another exercise's hidden fixture "
+                                       "reaches the feedback (a wrong public result carries it as its value)")
+def test_feedback_never_shows_a_hidden_expected_value(stand_in_lookup):
+    """(2) No feedback holds a hidden fixture's expected value (here: node perturbation's first hidden
+    fixture, W1[0, 0], as exercise 4's 'result')."""
+    from autograder.core import prepared
+    from autograder.exercises import EXERCISES
+    fixtures, expected = prepared(EXERCISES[NP], SECRET)
+    first_hidden = next(i for i, f in enumerate(fixtures) if f.hidden)
+    assert first_hidden == 4
+    value = float(expected[first_hidden]["W1"].flat[0])
+    feedback = " ".join(e["feedback"] for e in stand_in_lookup["exercises"].values())
+    assert f"{value:.6g}" not in feedback, feedback
