@@ -212,3 +212,76 @@ def test_feedback_never_shows_a_hidden_expected_value(stand_in_lookup):
     value = float(expected[first_hidden]["W1"].flat[0])
     feedback = " ".join(e["feedback"] for e in stand_in_lookup["exercises"].values())
     assert f"{value:.6g}" not in feedback, feedback
+
+
+# --- (3) the stand-ins' cost in the grader's own process ----------------------------------------------------
+
+# The grader computes a stand-in's calls itself, outside the sandbox, with arguments decoded "with size
+# limits" (STAND_IN_ELEMENTS numbers, integers up to STAND_IN_INTEGER) and "the calls' time bounded". An
+# array with a zero-length axis holds no numbers, whatever its other axes: x (N, 0) @ W1.T (0, H) is an
+# (N, H) matrix, and perturbations of shape (K, H, 0) make the reference loop K times over it.
+HOSTILE_WP_CALL = '''
+def node_perturbation_gradient(params, x, y, node_noise, sigma, activation="sigmoid"):
+    try:    # the course's weight_perturbation_gradient, computed by the grader (ours fails its check)
+        weight_perturbation_gradient(
+            params={{"W1": np.zeros(({H}, 0)), "b1": np.zeros(1)}}, x=np.zeros(({N}, 0)), y=np.zeros((1, 1)),
+            perturbations={{"W1": np.zeros(({K}, {H}, 0)), "b1": np.zeros(({K}, 1))}}, sigma=1.0)
+    except Exception:
+        pass
+    return {{name: np.zeros_like(value) for name, value in params.items()}}
+'''
+
+
+def hostile_stand_in_notebook(folder: Path, K: int, N: int, H: int) -> Path:
+    nb = with_answers({WP: LOOKUP_WP, NP: HOSTILE_WP_CALL.format(K=K, N=N, H=H)})
+    return write(folder / "01_perturbation", nb)
+
+
+@needs_bwrap
+@pytest.mark.xfail(strict=True, reason="finding: a stand-in call's own time is not bounded (the time is checked "
+                                       "only between calls, and zero-length axes pass the element cap)")
+def test_stand_in_calls_take_at_most_the_exercise_time(tmp_path, monkeypatch):
+    """(3) The grader's own work for one answer's stand-in calls stays within the exercise's --timeout."""
+    from autograder import notebook_grading
+    spent, original = [], notebook_grading._compute_stand_ins
+
+    def timed(*args, **kwargs):
+        start = time.monotonic()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent.append(time.monotonic() - start)
+    monkeypatch.setattr(notebook_grading, "_compute_stand_ins", timed)
+    limits = Limits(timeout=5)
+    grade(hostile_stand_in_notebook(tmp_path, K=400, N=2000, H=2000), limits)
+    assert spent and max(spent) <= limits.timeout + 3, f"the grader computed stand-in calls for {max(spent):.1f} s"
+
+
+GRADE_AND_MEASURE = '''
+import json, resource, sys
+from autograder.notebook_grading import grade_notebook
+from autograder.sandbox import Limits
+from autograder.secret import Secret
+report = grade_notebook(sys.argv[1], limits=Limits(timeout=20), secret=Secret(b"x" * 32, "t"))
+print(json.dumps({"maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "scores": {k: v["score"] for k, v in report["exercises"].items()}}))
+'''
+
+
+def grade_measured(path: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", GRADE_AND_MEASURE, str(path)], capture_output=True, text=True,
+                         timeout=240, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@needs_bwrap
+@pytest.mark.xfail(strict=True, reason="finding: a stand-in call with zero-length axes makes the grader's own, "
+                                       "unlimited process allocate (N, H) matrices: memory quadratic in shapes "
+                                       "that the element cap does not count")
+def test_stand_in_calls_hold_the_graders_memory_bounded(tmp_path):
+    """(3)/(4) One notebook's stand-in calls cost the grader's process (no address-space limit, shared with
+    the other students of its worker) no more than a few hundred MB over an honest notebook's grading."""
+    honest = grade_measured(write(tmp_path / "honest" / "01_perturbation", solution()))
+    hostile = grade_measured(hostile_stand_in_notebook(tmp_path / "hostile", K=1, N=11000, H=11000))
+    assert hostile["maxrss_mb"] < honest["maxrss_mb"] + 500, (honest, hostile)
