@@ -285,3 +285,32 @@ def test_stand_in_calls_hold_the_graders_memory_bounded(tmp_path):
     honest = grade_measured(write(tmp_path / "honest" / "01_perturbation", solution()))
     hostile = grade_measured(hostile_stand_in_notebook(tmp_path / "hostile", K=1, N=11000, H=11000))
     assert hostile["maxrss_mb"] < honest["maxrss_mb"] + 500, (honest, hostile)
+
+
+# --- (3)/(4) a batch: one submission's file name ---------------------------------------------------------
+
+def grade_all(root: Path, out: Path, workers: int = 1, timeout: int = 240) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COURSE_SECRET": SECRET.value.decode()}
+    env.pop("COURSE_SECRET_FILE", None)
+    return subprocess.run([sys.executable, "-m", "autograder", "grade-all", str(root), "--out", str(out),
+                           "--workers", str(workers)], capture_output=True, text=True, env=env, timeout=timeout,
+                          cwd=ROOT)
+
+
+@needs_bwrap
+@pytest.mark.xfail(strict=True, reason="finding: grade-all stops before grading anyone when a file or folder "
+                                       "name is not UTF-8 (notebook_key encodes the path: UnicodeEncodeError)")
+def test_a_non_utf8_file_name_costs_only_its_own_row(tmp_path):
+    """(3)/(4) A student folder whose name is not UTF-8 (a zip from an LMS, Latin-1) is at most its own
+    row: the other students are graded and the batch ends normally."""
+    root = tmp_path / "submitted"
+    write(root / "alice" / "01_perturbation", solution())
+    odd = os.path.join(os.fsencode(root), b"jos\xe9", b"01_perturbation")
+    os.makedirs(odd)
+    with open(os.path.join(odd, b"01_perturbation.ipynb"), "wb") as f:
+        f.write(SOLUTION.read_bytes())
+    run = grade_all(root, tmp_path / "grades.csv")
+    assert run.returncode == 0, run.stderr[-1500:]
+    rows = json.loads((tmp_path / "grades.json").read_text(encoding="utf-8"))
+    alice = [r for r in rows if r["notebook"].startswith("alice")]
+    assert alice and alice[0]["report"]["score"] == alice[0]["report"]["max_score"], rows
