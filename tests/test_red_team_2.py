@@ -393,3 +393,72 @@ def test_the_same_notebook_gets_the_same_grade(tmp_path):
         report = grade(path, Limits(timeout=20))
         grades.add(tuple(report["exercises"][e]["score"] for e in SIGNATURES))
     assert len(grades) == 1, grades
+
+
+# --- (6) the inline check, then the grade -----------------------------------------------------------------------
+
+def inline_then_graded(tmp_path, nb: dict, exercise_id: str, kernel_cells: list) -> tuple:
+    """(the inline check's Result in this process, as the student's kernel runs it after ``kernel_cells``,
+    the graded result of the same notebook)."""
+    from autograder import check_exercise
+    namespace = {"__name__": "__main__"}
+    for source in kernel_cells:
+        exec(compile(source, "<kernel cell>", "exec"), namespace)
+    name = SIGNATURES[exercise_id].split("(")[0]
+    inline = check_exercise(exercise_id, namespace[name])
+    report = grade(write(tmp_path / "01_perturbation", nb), Limits(timeout=20))
+    return inline, report["exercises"][exercise_id]
+
+
+SETUP = "".join(solution()["cells"][3]["source"])
+HELPER = '''
+def _column_stats(samples):
+    samples = np.asarray(samples, dtype=np.float64)
+    return samples.mean(axis=0), samples.std(axis=0)
+'''
+SNR_WITH_HELPER = '''
+def gradient_snr(samples):
+    mean, std = _column_stats(samples)       # my helper, from the cell above
+    used = std > 0
+    return float(np.mean(np.abs(mean[used]) / std[used]))
+'''
+
+
+@needs_bwrap
+@pytest.mark.xfail(strict=True, reason="finding: grading runs only setup, tools and answer cells; an answer that "
+                                       "uses a helper from a cell of the student's own passes inline, gets 0")
+def test_inline_pass_means_graded_pass_with_a_helper_cell(tmp_path):
+    """(6) A student writes a helper in a cell of their own (untagged, as Jupyter makes new cells) above
+    the answer: PASS inline means full marks when graded."""
+    nb = with_answers({SNR: SNR_WITH_HELPER})
+    insert_cell(nb, answer_index(nb, SNR), HELPER)
+    inline, graded = inline_then_graded(tmp_path, nb, SNR, [SETUP, HELPER, SNR_WITH_HELPER])
+    assert inline.passed, inline.feedback
+    assert graded["score"] == graded["max_score"], graded["feedback"]
+
+
+WP_FROM_SOURCE = '''
+import inspect as _inspect
+from course_utils import perturbation as _perturbation
+
+_copied = {"np": np, "forward": forward, "mse_loss": mse_loss}
+try:   # the course's own code, read and compiled at run time (no call of a sealed name)
+    exec(compile(_inspect.getsource(_perturbation.weight_perturbation_gradient), "<copied>", "exec"), _copied)
+except Exception:
+    pass
+
+def weight_perturbation_gradient(params, x, y, perturbations, sigma, activation="sigmoid"):
+    return _copied["weight_perturbation_gradient"](params, x, y, perturbations, sigma, activation)
+'''
+
+
+@needs_bwrap
+@pytest.mark.xfail(strict=True, reason="finding: the inline check runs against the full course package, so an "
+                                       "answer that compiles the reference's source at run time passes inline "
+                                       "and gets 0 when graded (the sealed copy has no source)")
+def test_inline_pass_means_graded_pass_for_source_copied_at_run_time(tmp_path):
+    """(6) An answer that copies the reference's source while it runs: whatever the grade, the inline
+    check says the same (it should say FAIL, as grading gives no marks)."""
+    inline, graded = inline_then_graded(tmp_path, with_answers({WP: WP_FROM_SOURCE}), WP, [SETUP, WP_FROM_SOURCE])
+    assert graded["score"] == 0, "graded code read the reference's source: " + graded["feedback"]
+    assert not inline.passed, f"inline: {inline.feedback}; graded: {graded['feedback']}"
