@@ -574,3 +574,127 @@ def test_the_sandbox_holds_no_course_code_grader_package_repository_or_secret(tm
     seen = probe_report(report["exercises"][SNR]["feedback"])
     writable = [w for w in seen.pop("write", []) if not str(w).startswith("/dev")]
     assert seen == {} and writable == [], (seen, writable)
+
+
+# --- (4) the harness's descriptors, reopened through /proc ----------------------------------------------------
+
+# "It has no descriptor of the grader's (results travel through a shared mapping, so nothing an earlier cell
+# writes can reach a later exercise's result)." The child closes every inherited descriptor, but it runs as
+# the harness's user: /proc/1/fd/N reopens the harness's own result pipe to the grader, and the grader keeps
+# the first frame it reads for each exercise.
+FRAME_FORGER = '''
+import json as _json
+import os as _os
+
+def _forge(frames):
+    for fd in _os.listdir("/proc/1/fd"):
+        try:
+            if fd != "0" and _os.readlink(f"/proc/1/fd/{fd}").startswith("pipe:"):
+                out = _os.open(f"/proc/1/fd/{fd}", _os.O_WRONLY)
+                for index, body in frames:
+                    _os.write(out, f"{index} {len(body)}\\n".encode() + body)
+                _os.close(out)
+        except OSError:
+            pass
+'''
+
+FORGE_LATER = FRAME_FORGER + '''
+_FORGED = []
+
+def weight_perturbation_gradient(params, x, y, perturbations, sigma, activation="sigmoid"):
+    if not _FORGED:
+        _FORGED.append(True)
+        body = _json.dumps({"outcome": {"sandbox_error": "FORGED by exercise 1"}, "seconds": 0, "skipped": []})
+        _forge([(i, body.encode()) for i in (1, 2, 3)])
+    return {name: np.zeros_like(value) for name, value in params.items()}
+'''
+
+
+@pytest.fixture(params=["as root", "as an ordinary user"])
+def sandbox_mode(request, monkeypatch):
+    """The grader as root (each sandbox its own user id: the harness's pipes belong to root), or as an
+    ordinary user (bubblewrap maps that user to 65534 in a user namespace of its own: the pipes belong to
+    the very user the sandbox runs as). The second is emulated here by the grader's own test of its
+    mode, os.geteuid(), reading non-zero: the sandbox then starts exactly as an ordinary user's does."""
+    if request.param == "as an ordinary user":
+        if os.geteuid() != 0:
+            pytest.skip("already an ordinary user")
+        monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    return request.param
+
+
+def expect_finding_as_ordinary_user(request, mode: str, reason: str) -> None:
+    if mode == "as an ordinary user":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+
+
+@needs_bwrap
+def test_an_answer_cannot_write_another_exercises_result(tmp_path, sandbox_mode, request):
+    """(4) Exercise 1's answer writes results for exercises 2 to 4 into the harness's pipe: the grader must
+    not take them (exercises 2 to 4 are right and keep their marks). As root the pipe is root's, and the
+    open fails; as an ordinary user it is the sandbox user's own."""
+    expect_finding_as_ordinary_user(request, sandbox_mode, "finding: as an ordinary user, graded code reopens the "
+                                    "harness's result pipe (/proc/1/fd/N) and its frames for later exercises win")
+    report = grade(write(tmp_path / "01_perturbation", with_answers({WP: FORGE_LATER})), Limits(timeout=20))
+    later = {e: (report["exercises"][e]["score"], report["exercises"][e]["feedback"]) for e in (NP, SNR, STEP)}
+    assert all(score > 0 for score, _ in later.values()), later
+
+
+FORGE_NESTED = FRAME_FORGER + '''
+_FORGED = []
+
+def weight_perturbation_gradient(params, x, y, perturbations, sigma, activation="sigmoid"):
+    if not _FORGED:
+        _FORGED.append(True)
+        _forge([(1, b"[" * 200_000 + b"]" * 200_000)])
+    return {name: np.zeros_like(value) for name, value in params.items()}
+'''
+
+
+@needs_bwrap
+def test_a_garbled_result_costs_only_its_exercise(tmp_path, sandbox_mode, request):
+    """(3)/(4) A result frame nested 200,000 deep (json.loads raises RecursionError, not ValueError) costs
+    at most the exercises it claims: the notebook is graded and the others keep their marks."""
+    expect_finding_as_ordinary_user(request, sandbox_mode, "finding: as an ordinary user, a frame written through "
+                                    "/proc/1/fd/N nested deeper than json's recursion limit raises RecursionError "
+                                    "out of grade_notebook: the whole notebook is lost")
+    report = grade(write(tmp_path / "01_perturbation", with_answers({WP: FORGE_NESTED})), Limits(timeout=20))
+    assert report["exercises"][SNR]["score"] == 2 and report["exercises"][STEP]["score"] == 1, report["exercises"]
+
+
+# The same RecursionError one level down: the harness reads each child's result from the shared channel with
+# json.loads and catches ValueError only. An earlier cell (exercise 1's answer cell, run before every later
+# answer) writes a result nested 200,000 deep into the channel and ends the process: the harness dies in every
+# sandbox that runs that cell, so every later exercise is lost, where an earlier cell that ends the process
+# should be skipped.
+CHANNEL_NESTED = '''
+import os as _os
+import sys as _sys
+
+def _channel():
+    frame = _sys._getframe()
+    while frame is not None:
+        found = frame.f_locals.get("channel")
+        if found is not None and hasattr(found, "write"):
+            return found
+        frame = frame.f_back
+
+if _channel() is not None:
+    _channel().write(b"[" * 200_000 + b"]" * 200_000)
+    _os._exit(0)
+
+def weight_perturbation_gradient(params, x, y, perturbations, sigma, activation="sigmoid"):
+    return {name: np.zeros_like(value) for name, value in params.items()}
+'''
+
+
+@needs_bwrap
+@pytest.mark.xfail(strict=True, reason="finding: the harness parses a child's result with json.loads and catches "
+                                       "only ValueError; a deeply nested result from an earlier cell that then ends "
+                                       "the process kills the harness in every later exercise's sandbox")
+def test_an_earlier_cell_that_garbles_the_channel_costs_only_its_exercise(tmp_path):
+    """(4) Exercise 1's answer cell writes a deeply nested result into the channel and ends the process:
+    it is skipped for the later exercises, which keep their marks."""
+    report = grade(write(tmp_path / "01_perturbation", with_answers({WP: CHANNEL_NESTED})), Limits(timeout=20))
+    later = {e: (report["exercises"][e]["score"], report["exercises"][e]["feedback"][:120]) for e in (NP, SNR, STEP)}
+    assert all(score > 0 for score, _ in later.values()), later
