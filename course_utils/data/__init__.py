@@ -5,7 +5,6 @@ Images are returned as float32 arrays (N, 784) scaled to [0, 1] and labels as in
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +38,9 @@ class Dataset:
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("COURSE_DATA_DIR", Path.home() / ".cache" / "course_utils"))
+    """The course's cache folder ($COURSE_DATA_DIR, else ~/.cache/course_utils): course_utils.config."""
+    from ..config import cache_dir
+    return cache_dir()
 
 
 def _scale(images: np.ndarray) -> np.ndarray:
