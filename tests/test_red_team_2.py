@@ -88,6 +88,7 @@ def grade(path, limits: Limits | None = None, secret: Secret = SECRET) -> dict:
 
 def probe_report(feedback: str) -> dict:
     """The JSON a probe raised on the first public fixture ("PROBE {...}")."""
+    assert "PROBE " in feedback, f"the probe did not report: {feedback}"
     start = feedback.index("PROBE ") + len("PROBE ")
     end = feedback.rindex("}") + 1
     return json.loads(feedback[start:end])
@@ -518,8 +519,9 @@ def _reach():
     if any(mark in text for text in routes):
         found["src"].append("in-process")
     for obj in _gc.get_objects():
-        code = getattr(obj, "__code__", None)
-        if code is not None and "loss_clean" in code.co_varnames and not code.co_filename.startswith("<"):
+        code = getattr(obj, "__code__", None) if callable(obj) else None
+        if isinstance(code, type(_reach.__code__)) and "loss_clean" in code.co_varnames \
+                and not code.co_filename.startswith("<"):
             found["src"].append("gc:" + code.co_filename)
             break
     for name in ("torch", "nengo", "dask", "nbgrader", "pytest"):
