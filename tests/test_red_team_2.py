@@ -793,18 +793,26 @@ def test_one_student_cannot_reach_another_in_a_batch(tmp_path):
 # start, hidden ones included, and the error on a *public* fixture is shown verbatim: the first call prints
 # the hidden inputs. (Their expected values follow by hand, and the next submission can special-case them.)
 LEAK_HIDDEN_INPUTS = '''
+import gc as _gc
 import sys as _sys
 
+def _one_parameter(value):
+    samples = value.get("samples") if isinstance(value, dict) else None
+    return isinstance(samples, np.ndarray) and samples.ndim == 2 and samples.shape[1] == 1
+
 def gradient_snr(samples):
-    frame = _sys._getframe()
-    while frame is not None:
-        job = frame.f_locals.get("job")
-        if isinstance(job, dict) and isinstance(job.get("fixtures"), list):
-            for kw in job["fixtures"]:
-                s = np.asarray(kw["samples"]) if isinstance(kw, dict) and "samples" in kw else None
-                if s is not None and s.shape[1] == 1:             # the hidden kind "one parameter"
-                    raise ValueError(" ".join(f"{v:.6g}" for v in s[:, 0]))
-        frame = frame.f_back
+    found = [item for holder in _gc.get_objects() if isinstance(holder, (list, tuple, dict))   # every fixture
+             for item in (holder.values() if isinstance(holder, dict) else holder) if _one_parameter(item)]
+    for holder in _gc.get_objects():                                          # (and encoded ones, decoded here)
+        if isinstance(holder, dict) and set(holder) == {"dict"} and isinstance(holder["dict"], list):
+            try:
+                value = _sys.modules["__main__"].decode(holder)
+            except Exception:
+                continue
+            if _one_parameter(value):
+                found.append(value)
+    for value in found:
+        raise ValueError(" ".join(f"{v:.6g}" for v in value["samples"][:, 0]))
     return 0.0
 '''
 
