@@ -299,7 +299,7 @@ def grade_all(root: Path, out: Path, workers: int = 1, timeout: int = 240) -> su
 
 
 @needs_bwrap
-@pytest.mark.xfail(strict=False, reason="finding: grade-all stops before grading anyone when a file or folder "
+@pytest.mark.xfail(strict=True, reason="finding: grade-all stops before grading anyone when a file or folder "
                                        "name is not UTF-8 (notebook_key encodes the path: UnicodeEncodeError)")
 def test_a_non_utf8_file_name_costs_only_its_own_row(tmp_path):
     """(3)/(4) A student folder whose name is not UTF-8 (a zip from an LMS, Latin-1) is at most its own
