@@ -232,18 +232,43 @@ def to_python(cells: list, cell_seconds: float, total_seconds: float) -> list:
     import time
     try:
         from IPython.core.inputtransformer2 import TransformerManager
+        transform = lambda source: TransformerManager().transform_cell(source)  # noqa: E731
     except ImportError:           # no IPython: plain Python only
-        return [c["source"] for c in cells]
+        transform = lambda source: source  # noqa: E731
     out, deadline = [], time.monotonic() + total_seconds
     for cell in cells:
         budget = min(cell_seconds, deadline - time.monotonic())
+        read = _definitions if cell.get("definitions") else (lambda source: source)
         try:
-            out.append(_limited(budget, TransformerManager().transform_cell, cell["source"]) if budget > 0 else None)
+            out.append(_limited(budget, lambda: read(transform(cell["source"])))
+                       if budget > 0 else None)
         except _Interrupted:
             out.append(None)
-        except Exception:  # a syntax error: the cell's own exec reports it
-            out.append(cell["source"])
+        except Exception:  # a syntax error: the cell's own exec reports it (none kept of a definitions cell)
+            out.append("" if cell.get("definitions") else cell["source"])
     return out
+
+
+def _definitions(source: str) -> str:
+    """Of a cell that is neither a setup nor an answer cell, what it defines at the top level: functions,
+    classes, imports and constants (``EPS = 1e-8``); none of its other statements (training, figures)."""
+    import ast
+    keep = []
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+            keep.append(node)
+        elif isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+            try:
+                ast.literal_eval(node.value)
+                keep.append(node)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                pass
+    # one statement per line group, each on its own so that one failing import does not drop the rest
+    return "\n".join(f"try:\n{_indent(ast.unparse(n))}\nexcept Exception:\n    pass" for n in keep)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.split("\n"))
 
 
 # --- the child's world --------------------------------------------------------------------------------
@@ -406,7 +431,10 @@ def _pin_clock() -> None:
 
 def run(job: dict, cells: list, channel: Channel) -> dict:
     """Run the earlier cells (those not skipped) and the answer cell, then call the answer."""
+    import random
     _pin_clock()
+    random.seed(0)          # an answer that draws from the global generators draws the same in every grading
+    np.random.seed(0)
     namespace = {"__name__": "__main__", "get_ipython": _Shell}
     skip = set(job.get("skip", []))
     answer = job["answer"]
@@ -421,6 +449,9 @@ def run(job: dict, cells: list, channel: Channel) -> dict:
             pass
         if _changes(before):     # and one that tampers is undone before the next cell runs
             _restore(before)
+    if job.get("probe"):     # (the cells up to the one named as ending or holding the process, and no further)
+        channel.set_step(ANSWER_CELL)
+        return {"error": None, "probe": True}
     channel.set_step(ANSWER_CELL)
     if cells[answer] is None:
         return {"error": "the answer cell could not be read in time (it is too long or too complex)"}
@@ -463,6 +494,9 @@ def _in_child(job: dict, cells: list, channel: Channel) -> None:
         soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
         if hard == resource.RLIM_INFINITY or hard > cpu:
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        for other in _JOBS:      # what this exercise's code may see of the others: nothing (their fixtures)
+            if other is not job:
+                other.clear()
         job["fixtures"] = [decode(f) for f in job["fixtures"]]
         result = run(job, cells, channel)
     except BaseException as err:  # noqa: BLE001
@@ -471,6 +505,9 @@ def _in_child(job: dict, cells: list, channel: Channel) -> None:
         channel.write(json.dumps(result).encode())
     finally:
         os._exit(0)
+
+
+_JOBS: list = []      # every exercise's job (a child clears all but its own before any cell runs)
 
 
 def _clear_tmp(keep: set) -> None:
@@ -506,12 +543,25 @@ def grade_one(job: dict, cells: list, channel: Channel, bad_cells: dict) -> dict
         outcome, culprit = _run_child(job, cells, channel, deadline)
         if culprit is None or culprit[0] in bad_cells:
             break
+        if not _confirmed(job, cells, channel, culprit):
+            outcome = {"sandbox_error": "ended or held the grading process"}
+            break
         bad_cells[culprit[0]] = culprit[1]
         deadline = time.monotonic() + job["timeout"]    # the exercise's own time starts again without it
     if outcome is None:
         outcome = {"sandbox_error": "earlier cells ended or held the grading process until its time ran out"}
     skipped = [[i, why] for i, why in sorted(bad_cells.items()) if i < job["answer"]]
     return {"outcome": outcome, "seconds": round(time.monotonic() - start, 4), "skipped": skipped}
+
+
+def _confirmed(job: dict, cells: list, channel: Channel, culprit) -> bool:
+    """Whether the earlier cell that the child named (through the channel, which graded code can write)
+    ends or holds the process when the cells are run up to it and no further."""
+    import time
+    probe = {**job, "answer": culprit[0] + 1, "probe": True}
+    limit = 1.5 * job["earlier_cell_seconds"] + 2.0
+    _, again = _run_child(probe, cells, channel, time.monotonic() + limit)
+    return again is not None and again[0] == culprit[0]
 
 
 def _run_child(job: dict, cells: list, channel: Channel, deadline: float):
@@ -545,14 +595,14 @@ def _run_child(job: dict, cells: list, channel: Channel, deadline: float):
     data = channel.read()
     if culprit is not None:
         return None, culprit
+    step = channel.step()[0]
+    if reason is None and 0 <= step < job["answer"]:      # (whatever it wrote: a result comes after the cells)
+        return None, (step, "ended the grading process")
     if data is not None and reason is None:
         try:
             return json.loads(data.decode("utf-8", errors="replace")), None
-        except ValueError:
+        except (ValueError, RecursionError):
             return {"sandbox_error": "the grading process returned a malformed result"}, None
-    step = channel.step()[0]
-    if reason is None and 0 <= step < job["answer"]:
-        return None, (step, "ended the grading process")
     if reason is None:
         if os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL):
             reason = f"ran out of CPU time ({job['timeout']:g} s) or memory"
@@ -593,9 +643,16 @@ def _end_all(pid: int, status):
 
 def _as_init() -> None:
     """As PID 1 of the sandbox, handle no signal: the kernel then drops every signal that a process of the
-    sandbox sends to the harness (SIGKILL and SIGSTOP included). Children set their own handlers."""
+    sandbox sends to the harness (SIGKILL and SIGSTOP included). Children set their own handlers. And be
+    no process's to inspect: not dumpable, so that no other process of the sandbox (same user) may open
+    its /proc entries (its descriptors: the pipe of results to the grader) or trace it."""
     if os.getpid() != 1:
         return
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)     # PR_SET_DUMPABLE, 0
+    except (OSError, AttributeError):
+        pass
     for number in (signal.SIGINT, signal.SIGALRM, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(number, signal.SIG_DFL)
 
@@ -650,7 +707,8 @@ def main() -> None:
     _as_init()
     channel = Channel(job["output_bytes"])
     bad_cells: dict = {i: "could not be read in time" for i, c in enumerate(cells) if c is None}
-    for index, exercise in enumerate(job["exercises"]):
+    _JOBS[:] = job.pop("exercises")
+    for index, exercise in enumerate(_JOBS):
         exercise.setdefault("earlier_cell_seconds", job.get("earlier_cell_seconds", 10.0))
         result = grade_one(exercise, cells, channel, bad_cells)
         data = json.dumps(result).encode()

@@ -159,7 +159,7 @@ def journal_path(out: Path) -> Path:
 def notebook_key(relative: str, data: bytes, assignment: str | None, version: str, secret: str = "") -> str:
     """The notebook's place, its content, the assignment it is graded as, the grader's version and the
     course secret's fingerprint."""
-    digest = hashlib.sha256(f"{relative}|{assignment}|{version}|{secret}|".encode())
+    digest = hashlib.sha256(f"{relative}|{assignment}|{version}|{secret}|".encode("utf-8", "surrogateescape"))
     digest.update(data)
     return digest.hexdigest()
 
@@ -187,7 +187,8 @@ def grade_task(relative: str, data: bytes, assignment: str, limits: Limits, secr
 
 def _prepare(path: Path, root: Path, assignment: str | None):
     """-> (relative path, bytes, assignment, error or None), read here, before any task starts."""
-    relative = str(path.relative_to(root))
+    # (a name that is not UTF-8, as a Latin-1 zip gives: its bytes written as \xe9, so that rows and files can hold it)
+    relative = os.fsencode(path.relative_to(root)).decode("utf-8", "backslashreplace")
     try:
         data = read_submission(path, label=relative)    # only a regular file; never blocks (a named pipe)
     except UngradableError as err:

@@ -166,7 +166,7 @@ class _Guard:
             package = _installed_package(arg)
             refusal = _not_offered(package) if package and package not in self.offered else None
         elif event == "call":
-            refusal = self._course_call(frame) or self._package_code(frame)
+            refusal = self._course_call(frame) or self._package_code(frame) or self._copied(frame)
         else:
             return
         if not self.active:               # a thread started during the check and still running after it:
@@ -192,6 +192,19 @@ class _Guard:
             return PermissionError(allowlist.WHILE_GRADED.format(name=name, exercise=self.withheld[name]))
         return PermissionError(allowlist.message(name, self.assignment, self.handed))
 
+    def _copied(self, frame):
+        """Code of the student's that is a sealed course function's own code, compiled again (its source
+        read with inspect at run time): grading's copy of the package has no source to read."""
+        code = frame.f_code
+        if len(code.co_code) < _COPY_MIN_BYTES or _course_name(code.co_filename) is not None:
+            return None
+        loaded = sum(1 for name in list(sys.modules) if name.startswith("course_utils"))
+        found = _sealed_fingerprints(self.opened, loaded).get(_fingerprint(code))
+        if found is None:
+            return None
+        return PermissionError(f"{code.co_name} is a copy of {found}, whose source is not available to graded "
+                               f"answers in {self.assignment} (write the answer yourself)")
+
     def _package_code(self, frame):
         """Python code of a package grading does not offer (its import included), run for the student's
         code: the nearest caller outside the standard library (importlib, threading, copy, ...) is theirs."""
@@ -205,6 +218,32 @@ class _Guard:
         if importing and frame.f_code.co_name != "<module>":
             return None       # a finder on the import path (setuptools' _distutils_hack), asked about every import
         return _not_offered(package) if caller is None or _students(caller.f_code.co_filename) else None
+
+
+_COPY_MIN_BYTES = 48         # shorter code (a one-line function) may well be written the same way by hand
+
+
+def _fingerprint(code) -> tuple:
+    """What a function compiled again from the same source keeps, whatever its name or file."""
+    consts = tuple(c for c in code.co_consts if not hasattr(c, "co_code"))
+    return code.co_code, code.co_names, code.co_varnames, code.co_argcount, repr(consts)
+
+
+@functools.lru_cache(maxsize=8)
+def _sealed_fingerprints(opened: frozenset, loaded: int) -> dict:
+    """{fingerprint: "module.name"} of every loaded course function that grading seals (not in ``opened``;
+    ``loaded``: how many course modules are loaded, so that one loaded later is seen)."""
+    import types
+    found = {}
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "course_utils" or name.startswith("course_utils.")):
+            continue
+        for attribute, value in list(vars(module).items()):
+            function = getattr(value, "__wrapped__", value)
+            if isinstance(function, types.FunctionType) and function.__module__ == name \
+                    and (name, attribute) not in opened and len(function.__code__.co_code) >= _COPY_MIN_BYTES:
+                found.setdefault(_fingerprint(function.__code__), f"{name}.{attribute}")
+    return found
 
 
 def _forget_compiled(opened: frozenset) -> None:

@@ -277,6 +277,10 @@ def plan(nb, exercises: list) -> Plan:
             if found:
                 chosen[found[-1]] = (exercise.id, None)
     cells, last, notes, total = [], {}, {}, 0
+    # cells of the student's own (and the notebook's other code cells): after the setup and answer cells,
+    # with what is left of the budget, to lend the answers their definitions (the sandbox keeps only
+    # those: functions, classes, imports, constants)
+    others = [p for p, c in enumerate(nb["cells"]) if c.get("cell_type") == "code" and p not in chosen]
     for position in sorted(chosen):
         exercise, role = chosen[position]
         source = _source(nb["cells"][position])
@@ -293,11 +297,34 @@ def plan(nb, exercises: list) -> Plan:
         if exercise:
             last[exercise] = len(cells)
         cells.append({"source": source, "position": position, "exercise": exercise, "role": role})
+    lent = []
+    for position in others[:MAX_CELLS]:
+        source = _source(nb["cells"][position])
+        size = len(source.encode("utf-8", errors="replace"))
+        if size <= MAX_CELL_BYTES and total + size <= MAX_SOURCE_BYTES and defines_something(source):
+            total += size
+            lent.append({"source": source, "position": position, "exercise": None, "role": DEFINITIONS})
+    if lent:           # in notebook order, the answers' indices with them
+        cells = sorted(cells + lent, key=lambda c: c["position"])
+        last = {c["exercise"]: i for i, c in enumerate(cells) if c["exercise"]}
     return Plan(cells, {e.id: last[e.id] for e in exercises if e.id in last}, notes)
 
 
+DEFINITIONS = "definitions"       # the role of a cell whose definitions alone are run (see plan)
+
+
+def defines_something(source: str) -> bool:
+    """Whether a line of ``source`` starts a definition or an import at the top level (linear)."""
+    for line in source.split("\n"):
+        if line.startswith(("def ", "async def ", "class ", "import ", "from ", "@")) or \
+                (line[:1].isupper() and "=" in line):
+            return True
+    return False
+
+
 def _describe_cell(cell: dict) -> str:
-    what = f"the answer to {cell['exercise']}" if cell["exercise"] else f"a {cell['role']} cell"
+    what = f"the answer to {cell['exercise']}" if cell["exercise"] else \
+        "definitions of a cell of your own" if cell["role"] == DEFINITIONS else f"a {cell['role']} cell"
     return f"cell {cell['position'] + 1} ({what})"
 
 
@@ -333,7 +360,10 @@ def grade_exercises(nb, exercises: list, limits: Limits, assignment: str, secret
         again = _run(work, [e for e in members if e.id in retry], limits, assignment, secret, deadline, retry)
         for exercise_id, result in again.items():
             before = results[exercise_id]
-            if result.score > before.score or (result.status == "wrong" and before.status != "wrong"):
+            # Only a higher score replaces the first grading, and its feedback is the grader's own line:
+            # the course's functions answered this answer's calls, so nothing it wrote may reach the
+            # student (it could carry their results on inputs of the student's choosing).
+            if result.score > before.score:
                 names = ", ".join(e.function_name for e in retry[exercise_id])
                 result.feedback = (f"{result.feedback} (graded with the course's {names} in place of yours, "
                                    "which does not pass its own check)")
@@ -357,8 +387,36 @@ def _mentions(source: str, name: str) -> bool:
 
 
 STAND_IN_ROUNDS = 4          # sandboxes to grade an answer that calls stand-ins (each computes the calls it saw)
-STAND_IN_ELEMENTS = 2_000_000   # numbers in the arguments of the stand-in calls of one exercise, per round
-STAND_IN_INTEGER = 100_000      # largest integer argument of a stand-in call (steps, sizes, ...)
+PARTS = ("public", "hidden")  # each exercise's fixtures, graded in sandboxes of their own
+
+
+def _merged(public, hidden, public_places: list, hidden_places: list, count: int) -> dict:
+    """One exercise's outcome from its public and its hidden sandbox: the fixtures in their order. What the
+    hidden sandbox says in words (the answer cell's error) is not shown: it could carry hidden values."""
+    public = public or {"outcome": {"error": None, "fixtures": []}, "seconds": 0.0, "skipped": []}
+    hidden = hidden or {"outcome": {"error": None, "fixtures": []}, "seconds": 0.0, "skipped": []}
+    first, second = public.get("outcome") or {}, hidden.get("outcome") or {}
+    seconds = [o.get("seconds") for o in (public, hidden)]
+    merged = {"seconds": sum(v for v in seconds if isinstance(v, (int, float))) if any(
+        isinstance(v, (int, float)) for v in seconds) else None,
+        "skipped": list(public.get("skipped") or []) + [s for s in (hidden.get("skipped") or [])
+                                                       if s not in (public.get("skipped") or [])]}
+    if not isinstance(first, dict) or not isinstance(second, dict):
+        return {**merged, "outcome": {"sandbox_error": "the grading process returned a malformed result"}}
+    if "sandbox_error" in first or first.get("error") is not None:
+        return {**merged, "outcome": first}
+    if "sandbox_error" in second:
+        return {**merged, "outcome": second}
+    if second.get("error") is not None:
+        return {**merged, "outcome": {"error": "the answer cell failed when run for the hidden examples"}}
+    fixtures = [None] * count
+    for places, part in ((public_places, first), (hidden_places, second)):
+        got = part.get("fixtures")
+        if not isinstance(got, list) or len(got) != len(places):
+            return {**merged, "outcome": {"sandbox_error": "the grading process returned a malformed result"}}
+        for place, entry in zip(places, got):
+            fixtures[place] = entry
+    return {**merged, "outcome": {"error": None, "fixtures": fixtures}}
 
 
 def _run(work: Plan, exercises: list, limits: Limits, assignment: str, secret, deadline, replace: dict) -> dict:
@@ -368,28 +426,43 @@ def _run(work: Plan, exercises: list, limits: Limits, assignment: str, secret, d
     function stands in for the student's; their code never enters the sandbox: the answer's calls of them
     are recorded, computed here, and the answer graded again with their results (up to STAND_IN_ROUNDS)."""
     from ._harness import encode
-    jobs = {}
+    jobs, places = {}, {}
     for exercise in exercises:
         fixtures, _ = prepared(exercise, secret)
-        jobs[exercise.id] = {"exercise": exercise.id, "function_name": exercise.function_name,
-                             "answer": work.answers[exercise.id], "fixtures": [encode(f.kwargs) for f in fixtures],
-                             "stand_ins": [e.function_name for e in replace.get(exercise.id, [])], "memo": {}}
+        for part in PARTS:
+            places[exercise.id, part] = [i for i, f in enumerate(fixtures) if f.hidden == (part == "hidden")]
+            jobs[exercise.id, part] = {
+                "exercise": exercise.id, "function_name": exercise.function_name, "answer": work.answers[exercise.id],
+                "fixtures": [encode(fixtures[i].kwargs) for i in places[exercise.id, part]],
+                "stand_ins": [e.function_name for e in replace.get(exercise.id, [])], "memo": {}}
     groups: dict = {}
     for exercise in exercises:
         groups.setdefault(tuple(exercise.withheld_while_graded), []).append(exercise)
-    cells = [{"source": c["source"]} for c in work.cells]
+    cells = [{"source": c["source"], "definitions": c["role"] == DEFINITIONS} for c in work.cells]
     outcomes = {}
-    for withheld, members in groups.items():
-        pending = members
-        for _ in range(STAND_IN_ROUNDS if replace else 1):
-            batch = Batch(assignment, HANDED[assignment], cells, [jobs[e.id] for e in pending],
-                          withheld={q: e.id for e in members for q in e.withheld_while_graded})
-            for exercise, outcome in zip(pending, run_batch(batch, limits, deadline)):
-                outcomes[exercise.id] = outcome
-            pending = [e for e in pending if _compute_stand_ins(jobs[e.id], outcomes[e.id], replace.get(e.id, []),
-                                                                limits)]
-            if not pending:
-                break
+    # Public and hidden fixtures in sandboxes of their own: what an answer writes where public examples are
+    # graded (its errors, shown as feedback) cannot carry a hidden example's values, which are not there.
+    # Answers graded with stand-ins: each in sandboxes of its own, which hold its own results of the
+    # course's functions and no other exercise's fixtures.
+    together = [members for members in groups.values()] if not replace else [[e] for e in exercises]
+    for members in together:
+        withheld = {q: e.id for e in members for q in e.withheld_while_graded}
+        for part in PARTS:
+            pending = [e for e in members if jobs[e.id, part]["fixtures"]]
+            for _ in range(STAND_IN_ROUNDS if replace else 1):
+                if not pending:
+                    break
+                batch = Batch(assignment, HANDED[assignment], cells, [jobs[e.id, part] for e in pending],
+                              withheld=withheld)
+                for exercise, outcome in zip(pending, run_batch(batch, limits, deadline)):
+                    outcomes[exercise.id, part] = outcome
+                pending = [e for e in pending if _compute_stand_ins(jobs[e.id, part], outcomes[e.id, part],
+                                                                    replace.get(e.id, []), limits)]
+    for exercise in exercises:
+        count = len(places[exercise.id, "public"]) + len(places[exercise.id, "hidden"])
+        outcomes[exercise.id] = _merged(outcomes.get((exercise.id, "public")), outcomes.get((exercise.id, "hidden")),
+                                        places[exercise.id, "public"], places[exercise.id, "hidden"], count)
+        jobs[exercise.id] = {"fixtures": [None] * count}
     results = {}
     for exercise in exercises:
         job, outcome = jobs[exercise.id], outcomes[exercise.id]
@@ -407,71 +480,51 @@ def _run(work: Plan, exercises: list, limits: Limits, assignment: str, secret, d
 
 
 def _compute_stand_ins(job: dict, outcome: dict, earlier: list, limits: Limits) -> bool:
-    """Compute, with the course's functions, the stand-in calls an answer asked for (untrusted input: the
-    arguments are decoded with size limits, and the calls' time is bounded) into ``job["memo"]`` ->
-    whether there is anything new to grade again."""
-    import warnings
+    """Compute, with the course's functions, the stand-in calls an answer asked for, into
+    ``job["memo"]`` -> whether there is anything new to grade again. The calls run in a process of their
+    own (``autograder._stand_ins``) under the exercise's limits: their arguments come from graded code."""
+    import subprocess
+    import sys
 
-    from ._harness import decode, encode
+    from .sandbox import _limits_prefix
     requests = (outcome.get("outcome") or {}).get("requests")
-    functions = {e.function_name: e.reference for e in earlier}
+    functions = {e.function_name: e.id for e in earlier}
     if not isinstance(requests, list) or not functions:
         return False
-    memo, fresh, elements = job["memo"], 0, STAND_IN_ELEMENTS
-    stop = time.monotonic() + limits.timeout
+    memo, todo, seen = job["memo"], [], set()
     for request in requests[:1000]:
         if not isinstance(request, dict) or request.get("name") not in functions:
             continue
-        key = request.get("key")
-        if not isinstance(key, str) or len(key) != 64 or key in memo:
+        key, shapes = request.get("key"), request.get("shapes")
+        if not (isinstance(key, str) and len(key) == 64 and isinstance(shapes, str) and len(shapes) == 64) \
+                or key in memo or key in seen:
             continue
-        if time.monotonic() > stop:
-            memo[key] = {"error": "TimeoutError: the grader's time for these calls ran out"}
-            fresh += 1
-            continue
+        seen.add(key)
+        todo.append({"name": request["name"], "key": key, "shapes": shapes, "call": request.get("call")})
+    if not todo:
+        return False
+    stand_in_limits = dataclasses.replace(limits, timeout=max(limits.timeout, 2.0))
+    command = _limits_prefix(stand_in_limits, enforce_nproc=False) + [sys.executable, "-s", "-m", "autograder._stand_ins"]
+    try:
+        done = subprocess.run(command, input=json.dumps({"functions": functions, "requests": todo}).encode(),
+                              capture_output=True, timeout=stand_in_limits.timeout,
+                              env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+        lines = done.stdout
+    except subprocess.TimeoutExpired as err:
+        lines = err.stdout or b""
+    for line in lines.splitlines():
         try:
-            call = decode(request.get("call"), max_elements=elements)
-            if not (isinstance(call, dict) and isinstance(call.get("args"), list) and isinstance(call.get("kwargs"), dict)):
-                raise ValueError("malformed call")
-            elements -= _elements(call)
-            if elements < 0 or _largest_integer(call) > STAND_IN_INTEGER:
-                raise ValueError("the arguments are too large")
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                value = functions[request["name"]](*call["args"], **call["kwargs"])
-            memo[key] = {"value": encode(value)}
-            shapes = request.get("shapes")
-            if isinstance(shapes, str) and len(shapes) == 64:
-                memo.setdefault(f"template:{shapes}", {"value": encode(_zeros(value))})
-        except Exception as err:       # the student's arguments: any error is theirs to see
-            memo[key] = {"error": _printable(f"{type(err).__name__}: {err}")[:200]}
-        fresh += 1
-    return fresh > 0
-
-
-def _zeros(value):
-    """A result of the same structure, all zeros."""
-    if isinstance(value, dict):
-        return {k: _zeros(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_zeros(v) for v in value)
-    return np.zeros_like(np.asarray(value))
-
-
-def _elements(value) -> int:
-    if isinstance(value, dict):
-        return sum(_elements(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return sum(_elements(v) for v in value) + len(value)
-    return int(value.size) if isinstance(value, np.ndarray) else 1
-
-
-def _largest_integer(value) -> int:
-    if isinstance(value, dict):
-        return max((_largest_integer(v) for v in value.values()), default=0)
-    if isinstance(value, (list, tuple)):
-        return max((_largest_integer(v) for v in value), default=0)
-    return abs(value) if isinstance(value, int) and not isinstance(value, bool) else 0
+            key, entry, shapes, template = json.loads(line)
+        except ValueError:
+            continue
+        if key in seen:
+            memo[key] = entry
+            if template is not None and isinstance(shapes, str):
+                memo.setdefault(f"template:{shapes}", {"value": template})
+    for request in todo:       # calls it did not reach (its time or memory ran out)
+        memo.setdefault(request["key"], {"error": f"the grader's time ({stand_in_limits.timeout:g} s) or memory "
+                                                  "for these calls ran out"})
+    return True
 
 
 def _score(exercise: Exercise, outcome: dict, count: int, secret) -> Result:
@@ -534,9 +587,10 @@ def _answers(result: dict, count: int):
 
 
 def notebook_seconds(limits: Limits, exercises: int) -> float:
-    """One notebook's wall limit: the first sandbox's budget, those that grade again the answers that
-    used a failing earlier one (STAND_IN_ROUNDS), and a margin for this process's own, linear, work."""
-    return (1 + STAND_IN_ROUNDS) * budget(limits, exercises) + 30.0
+    """One notebook's wall limit: a sandbox's budget for the public and for the hidden examples, as much
+    again for grading the answers that used a failing earlier one (its rounds share it), and a margin for
+    this process's own, linear, work."""
+    return 2 * len(PARTS) * budget(limits, exercises) + 30.0
 
 
 def grade_nb(nb, assignment: str, limits: Limits | None = None, name: str = "", secret=None,

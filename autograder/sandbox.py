@@ -497,7 +497,7 @@ def _frames(out: bytes, count: int) -> list:
             break
         try:
             result = json.loads(body.decode("utf-8", errors="replace"))
-        except ValueError:
+        except (ValueError, RecursionError):
             result = None
         if not (isinstance(result, dict) and isinstance(result.get("outcome"), dict)):
             result = {"outcome": {"sandbox_error": "the grading process returned a malformed result"},

@@ -1,8 +1,8 @@
 """Red team, second round: attacks on the grader's claims that tests/test_red_team.py does not try.
 
 Each test attacks one claim and asserts it, so an attack that works makes the test fail; the ones that
-found a genuine hole are marked ``xfail(strict=True, reason="finding: ...")`` (the suite stays green, and
-a fix turns them into errors until the mark is removed). The claims:
+found a genuine hole were marked xfail until the grader was fixed (all are fixed: none is marked). The
+claims:
 
 (1) graded code reaches only the assignment's handed course helpers and the students' runtime;
 (2) marks come from hidden fixtures drawn from the course secret; feedback never reveals a hidden
@@ -190,9 +190,6 @@ def stand_in_lookup(tmp_path_factory):
 
 
 @needs_bwrap
-@pytest.mark.xfail(strict=True, reason="finding: the exercises graded again with stand-ins share one sandbox, "
-                                       "so one answer asks the stand-ins for another exercise's hidden fixtures "
-                                       "and that exercise answers from the returned memo (full marks, no code)")
 def test_stand_in_memo_is_no_answer_key(stand_in_lookup):
     """(1)/(2) Answers that implement nothing (they look the course's outputs up) get no marks."""
     scores = {e: stand_in_lookup["exercises"][e]["score"] for e in (NP, SNR)}
@@ -200,8 +197,6 @@ def test_stand_in_memo_is_no_answer_key(stand_in_lookup):
 
 
 @needs_bwrap
-@pytest.mark.xfail(strict=True, reason="finding: a stand-in's output on another exercise's hidden fixture "
-                                       "reaches the feedback (a wrong public result carries it as its value)")
 def test_feedback_never_shows_a_hidden_expected_value(stand_in_lookup):
     """(2) No feedback holds a hidden fixture's expected value (here: node perturbation's first hidden
     fixture, W1[0, 0], as exercise 4's 'result')."""
@@ -239,8 +234,6 @@ def hostile_stand_in_notebook(folder: Path, K: int, N: int, H: int) -> Path:
 
 
 @needs_bwrap
-@pytest.mark.xfail(strict=True, reason="finding: a stand-in call's own time is not bounded (the time is checked "
-                                       "only between calls, and zero-length axes pass the element cap)")
 def test_stand_in_calls_take_at_most_the_exercise_time(tmp_path, monkeypatch):
     """(3) The grader's own work for one answer's stand-in calls stays within the exercise's --timeout."""
     from autograder import notebook_grading
@@ -277,9 +270,6 @@ def grade_measured(path: Path) -> dict:
 
 
 @needs_bwrap
-@pytest.mark.xfail(strict=True, reason="finding: a stand-in call with zero-length axes makes the grader's own, "
-                                       "unlimited process allocate (N, H) matrices: memory quadratic in shapes "
-                                       "that the element cap does not count")
 def test_stand_in_calls_hold_the_graders_memory_bounded(tmp_path):
     """(3)/(4) One notebook's stand-in calls cost the grader's process (no address-space limit, shared with
     the other students of its worker) no more than a few hundred MB over an honest notebook's grading."""
@@ -299,8 +289,6 @@ def grade_all(root: Path, out: Path, workers: int = 1, timeout: int = 240) -> su
 
 
 @needs_bwrap
-@pytest.mark.xfail(strict=True, reason="finding: grade-all stops before grading anyone when a file or folder "
-                                       "name is not UTF-8 (notebook_key encodes the path: UnicodeEncodeError)")
 def test_a_non_utf8_file_name_costs_only_its_own_row(tmp_path):
     """(3)/(4) A student folder whose name is not UTF-8 (a zip from an LMS, Latin-1) is at most its own
     row: the other students are graded and the batch ends normally."""
@@ -340,8 +328,6 @@ def gradient_snr(samples):
 
 
 @needs_bwrap
-@pytest.mark.xfail(strict=True, reason="finding: an answer writes 'an earlier cell is running' into the shared "
-                                       "channel, and the harness skips that (setup) cell for every later exercise")
 def test_an_answer_cannot_frame_an_earlier_cell(tmp_path):
     """(4) Exercise 3's answer misbehaves in its own grading: that costs exercise 3 only; exercise 4
     (correct, after it) keeps its marks."""
@@ -382,8 +368,6 @@ def coin_answer(nb: dict, exercise_id: str) -> str:
 
 
 @needs_bwrap
-@pytest.mark.xfail(strict=True, reason="finding: graded code gets unseeded random and numpy.random global "
-                                       "generators, so an answer that uses them gets a different grade each time")
 def test_the_same_notebook_gets_the_same_grade(tmp_path):
     """(5) Graded five times, a notebook whose answers draw from the global generators gets one grade
     (four independent coins: if the generators were not pinned, five equal gradings have odds 1 in 65,536)."""
@@ -426,8 +410,6 @@ def gradient_snr(samples):
 
 
 @needs_bwrap
-@pytest.mark.xfail(strict=True, reason="finding: grading runs only setup, tools and answer cells; an answer that "
-                                       "uses a helper from a cell of the student's own passes inline, gets 0")
 def test_inline_pass_means_graded_pass_with_a_helper_cell(tmp_path):
     """(6) A student writes a helper in a cell of their own (untagged, as Jupyter makes new cells) above
     the answer: PASS inline means full marks when graded."""
@@ -454,9 +436,6 @@ def weight_perturbation_gradient(params, x, y, perturbations, sigma, activation=
 
 
 @needs_bwrap
-@pytest.mark.xfail(strict=True, reason="finding: the inline check runs against the full course package, so an "
-                                       "answer that compiles the reference's source at run time passes inline "
-                                       "and gets 0 when graded (the sealed copy has no source)")
 def test_inline_pass_means_graded_pass_for_source_copied_at_run_time(tmp_path):
     """(6) An answer that copies the reference's source while it runs: whatever the grade, the inline
     check says the same (it should say FAIL, as grading gives no marks)."""
@@ -625,18 +604,11 @@ def sandbox_mode(request, monkeypatch):
     return request.param
 
 
-def expect_finding_as_ordinary_user(request, mode: str, reason: str) -> None:
-    if mode == "as an ordinary user":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-
-
 @needs_bwrap
 def test_an_answer_cannot_write_another_exercises_result(tmp_path, sandbox_mode, request):
     """(4) Exercise 1's answer writes results for exercises 2 to 4 into the harness's pipe: the grader must
     not take them (exercises 2 to 4 are right and keep their marks). As root the pipe is root's, and the
     open fails; as an ordinary user it is the sandbox user's own."""
-    expect_finding_as_ordinary_user(request, sandbox_mode, "finding: as an ordinary user, graded code reopens the "
-                                    "harness's result pipe (/proc/1/fd/N) and its frames for later exercises win")
     report = grade(write(tmp_path / "01_perturbation", with_answers({WP: FORGE_LATER})), Limits(timeout=20))
     later = {e: (report["exercises"][e]["score"], report["exercises"][e]["feedback"]) for e in (NP, SNR, STEP)}
     assert all(score > 0 for score, _ in later.values()), later
@@ -657,9 +629,6 @@ def weight_perturbation_gradient(params, x, y, perturbations, sigma, activation=
 def test_a_garbled_result_costs_only_its_exercise(tmp_path, sandbox_mode, request):
     """(3)/(4) A result frame nested 200,000 deep (json.loads raises RecursionError, not ValueError) costs
     at most the exercises it claims: the notebook is graded and the others keep their marks."""
-    expect_finding_as_ordinary_user(request, sandbox_mode, "finding: as an ordinary user, a frame written through "
-                                    "/proc/1/fd/N nested deeper than json's recursion limit raises RecursionError "
-                                    "out of grade_notebook: the whole notebook is lost")
     report = grade(write(tmp_path / "01_perturbation", with_answers({WP: FORGE_NESTED})), Limits(timeout=20))
     assert report["exercises"][SNR]["score"] == 2 and report["exercises"][STEP]["score"] == 1, report["exercises"]
 
@@ -691,9 +660,6 @@ def weight_perturbation_gradient(params, x, y, perturbations, sigma, activation=
 
 
 @needs_bwrap
-@pytest.mark.xfail(strict=True, reason="finding: the harness parses a child's result with json.loads and catches "
-                                       "only ValueError; a deeply nested result from an earlier cell that then ends "
-                                       "the process kills the harness in every later exercise's sandbox")
 def test_an_earlier_cell_that_garbles_the_channel_costs_only_its_exercise(tmp_path):
     """(4) Exercise 1's answer cell writes a deeply nested result into the channel and ends the process:
     it is skipped for the later exercises, which keep their marks."""
@@ -818,8 +784,6 @@ def gradient_snr(samples):
 
 
 @needs_bwrap
-@pytest.mark.xfail(strict=True, reason="finding: a public fixture's error text is shown verbatim and the child "
-                                       "holds the hidden fixtures from the start: the feedback prints hidden inputs")
 def test_feedback_never_shows_a_hidden_fixtures_values(tmp_path):
     """(2) No feedback holds a hidden fixture's values (here: the samples of gradient_snr's hidden fixture
     with one parameter)."""
