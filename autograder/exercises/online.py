@@ -67,10 +67,11 @@ def _filter_variant(y, u, dt, tau, *, ratio="dt/tau", rule="euler"):
 def _pes_variant(activities, error, learning_rate, dt, *, divisor="N", with_dt="times", with_rate=True,
                  transpose=False, mean_rate=False):
     """PES with one slip. divisor: what divides kappa dt, "N", "1", "C", "NC", "1/N" (times N), "rates" (the
-    total rate sum(a)); with_dt: "times", "none", "divided"; mean_rate: -kappa dt e mean(a) for every neuron
-    (the 1/N read as an average over the neurons)."""
+    total rate sum(a)), "squares" (|a|^2, normalised LMS); with_dt: "times", "none", "divided"; mean_rate:
+    -kappa dt e mean(a) for every neuron (the 1/N read as an average over the neurons)."""
     N, C = activities.shape[0], error.shape[0]
-    scale = {"N": N, "1": 1.0, "C": C, "NC": N * C, "1/N": 1.0 / N, "rates": float(np.sum(activities))}[divisor]
+    scale = {"N": N, "1": 1.0, "C": C, "NC": N * C, "1/N": 1.0 / N, "rates": float(np.sum(activities)),
+             "squares": float(activities @ activities)}[divisor]
     step = (learning_rate if with_rate else 1.0) * {"times": dt, "none": 1.0, "divided": 1.0 / dt}[with_dt]
     a = np.full(activities.shape, np.sum(activities)) if mean_rate else activities     # (over N: the mean rate)
     out = -(step / scale) * np.outer(error, a)
@@ -78,11 +79,13 @@ def _pes_variant(activities, error, learning_rate, dt, *, divisor="N", with_dt="
 
 
 def _fa_variant(x, current, error, feedback, gain, learning_rate, dt, neuron="relu", *, presynaptic="x",
-                with_gain=True, gain_in_bias=False, curve="own", biases="learn", with_dt=True, per_neuron=False):
+                with_gain=True, gain_in_bias=False, curve="own", biases="learn", with_dt=True, per_neuron=False,
+                gain_twice=False):
     """Online FA with one slip. curve: the slope, "own" G'(J), "relu" (the ReLU's, whatever the neuron),
     "at rate" G'(G(J)), "rate" G(J) itself, "unit step" (J > 0); presynaptic: "x", "rate" (the neuron's own
     rate along every input dimension), "sketch" (the forum sketch: (B e) G(J) along every dimension, no G',
-    no gain, biases fixed); biases: "learn", "zero", "absent", "sign" (+ eta dt delta); per_neuron: PES's 1/N."""
+    no gain, biases fixed); biases: "learn", "zero", "absent", "sign" (+ eta dt delta); per_neuron: PES's 1/N;
+    gain_twice: delta already multiplied by the gain (so the biases' change has it, the encoders' has it twice)."""
     if curve == "own":
         slope = ref.rate_derivative(current, neuron)
     elif curve == "relu":
@@ -93,7 +96,7 @@ def _fa_variant(x, current, error, feedback, gain, learning_rate, dt, neuron="re
         slope = ref.rate(current, neuron)
     else:
         slope = (np.asarray(current) > 0).astype(np.float64)
-    delta = (feedback @ error) * slope
+    delta = (feedback @ error) * slope * (gain if gain_twice else 1.0)
     post = gain * delta if with_gain else delta
     step = learning_rate * (dt if with_dt else 1.0) / (len(current) if per_neuron else 1.0)
     if presynaptic == "sketch":
@@ -151,6 +154,8 @@ EXERCISES = (
                     variant(_pes_variant, divisor="NC")),
             Mistake("multiplied by N instead of divided", "PES divides the learning rate by the number of neurons: "
                     "kappa dt / N", variant(_pes_variant, divisor="1/N")),
+            Mistake("divided by |a|^2", "PES divides kappa dt by the number of neurons N, not by the sum of "
+                    "the squared rates (that is normalised LMS)", variant(_pes_variant, divisor="squares")),
             Mistake("divided by the total rate", "divide by the number of neurons N, not by the sum of their rates",
                     variant(_pes_variant, divisor="rates")),
             Mistake("missing dt", "the learning rate is per second: multiply by dt",
@@ -183,6 +188,9 @@ EXERCISES = (
                     variant(_fa_variant, with_gain=False)),
             Mistake("gain in the bias change", "dJ/db = 1: the biases' change is -eta dt delta, without the gain",
                     variant(_fa_variant, gain_in_bias=True)),
+            Mistake("gain counted twice", "delta = (B e) * G'(J) carries no gain: the gain enters the encoders' "
+                    "change once (dJ/dE_ij = g_i x_j) and the biases' change not at all (dJ/db = 1)",
+                    variant(_fa_variant, gain_twice=True)),
             Mistake("the derivative of the wrong curve", "use G' of this neuron's own rate curve "
                     "(rate_derivative(current, neuron)): the LIF curve is not a ReLU",
                     variant(_fa_variant, curve="relu")),
@@ -240,8 +248,8 @@ def _filter_hidden(rng):
 
 # PES update:
 #   divided by N, the number of neurons               N > 1 in every kind but "one neuron" (not divided, times N)
-#   N, not C (the outputs), not N C, not sum(a)       C != N and C > 1: several outputs, negative error;
-#                                                     rates of tens of Hz (sum(a) != N)
+#   N, not C (the outputs), not N C, not sum(a), not |a|^2   C != N and C > 1: several outputs, negative
+#                                                     error; rates of tens of Hz (sum(a), |a|^2 != N)
 #   times dt (not 1, not 1 / dt)                      dt 0.0005, 0.001 and 0.01
 #   times kappa, with kappa != dt                     kappa from 1e-4 to 5 (missing kappa, missing dt apart)
 #   each neuron's own rate (the outer product)        rates that differ; silent neurons
@@ -270,7 +278,7 @@ def _pes_hidden(rng):
 #   delta = (B e) G'(J) with G' of the neuron's own curve, at J   both neurons (ReLU: 100 Hz per unit current;
 #                                                     LIF: just above threshold and strong input), so that
 #                                                     G(J), G'(G(J)), the ReLU's slope and a unit step all differ
-#   the gain in the encoders' change, not the biases' gains drawn between neurons (never all 1)
+#   the gain once in the encoders' change, not in the biases'   gains drawn between neurons (never all 1)
 #   the biases learn, with -eta dt delta               every kind (zeros, the key left out, + instead of -)
 #   times eta dt, not divided by N                    dt 0.0005, 0.001, 0.002 in turn; eta 0.1, 1, 3; N > 1
 #   silent neurons: no change                         some neurons below threshold (G' = 0)

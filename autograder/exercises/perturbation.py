@@ -79,12 +79,13 @@ WITHHELD = {
 # --- known wrong variants ----------------------------------------------------------------------
 
 def _wp_variant(params, x, y, perturbations, sigma, activation="sigmoid", *, power=2, reduce="mean",
-                baseline="clean", biases="estimated", loss="mean", rescale=False):
+                baseline="clean", biases="estimated", loss="mean", rescale=False, one_at_a_time=False):
     """Weight perturbation with one slip. reduce: "mean" over K, "sum", "K+1" (divided by the number of
     forward passes), "first" (Psi_0 only); baseline: "clean" L(W), "none", "mean" (of the perturbed losses);
     biases: "estimated", "zero" (perturbed, estimate zeroed), "unperturbed" (only the W's perturbed),
     "absent" (no b keys); loss: "mean" (mse_loss), "sum" over the batch, "no half", "outputs" (a mean
-    over the outputs too); rescale: Psi multiplied by sigma again."""
+    over the outputs too); rescale: Psi multiplied by sigma again; one_at_a_time: each parameter array
+    perturbed on its own, the others clean."""
     def batch_loss(p):
         y_hat = forward(p, x, activation)["y_hat"]
         return {"mean": mse_loss(y_hat, y), "sum": float(np.sum(per_example_loss(y_hat, y))),
@@ -98,6 +99,12 @@ def _wp_variant(params, x, y, perturbations, sigma, activation="sigmoid", *, pow
               for k in draws]
     base = {"clean": batch_loss(params), "none": 0.0, "mean": float(np.mean(losses))}[baseline]
     out = {k: np.zeros_like(v, dtype=np.float64) for k, v in params.items()}
+    if one_at_a_time:
+        for n in moved:
+            for k in draws:
+                value = batch_loss({m: params[m] + (scale * perturbations[m][k] if m == n else 0.0) for m in params})
+                out[n] += (value - base) * scale * perturbations[n][k] / sigma**power
+        return {n: v / {"mean": K, "sum": 1, "K+1": K + 1, "first": 1}[reduce] for n, v in out.items()}
     for k, value in zip(draws, losses):
         for n in moved:
             out[n] += (value - base) * scale * perturbations[n][k] / sigma**power
@@ -144,7 +151,8 @@ def _np_variant(params, x, y, node_noise, sigma, activation="sigmoid", *, power=
 
 def _snr_variant(samples, *, absolute="inside", ddof=0, axis=0, ratio_of_means=False, mask="drop", power=1,
                  centred=True, inverted=False, reduce="mean", pooled=False):
-    """The SNR with one slip. absolute: "inside" |mean| / std, "none", "outside" |mean(mean / std)|;
+    """The SNR with one slip. absolute: "inside" |mean| / std, "none", "outside" |mean(mean / std)|,
+    "samples" (the mean of |G| over the samples);
     mask: "drop" std = 0, "none", "zero" (counted as 0), "nanmean"; power: 2 for the variance; centred:
     False for the root mean square; inverted: std / |mean|; reduce: "mean", "sum", "median", "none" (the
     per-parameter ratios); pooled: one |mean| / std over every entry."""
@@ -154,7 +162,7 @@ def _snr_variant(samples, *, absolute="inside", ddof=0, axis=0, ratio_of_means=F
     mean, std = s.mean(axis=axis), s.std(axis=axis, ddof=ddof)
     spread = (std if centred else np.sqrt(np.mean(s**2, axis=axis))) ** power
     used = std > 0 if mask in ("drop", "zero") else np.ones(std.shape, dtype=bool)
-    top = np.abs(mean) if absolute == "inside" else mean
+    top = {"inside": np.abs(mean), "samples": np.abs(s).mean(axis=axis)}.get(absolute, mean)
     if ratio_of_means:
         return float(np.mean(top[used]) / np.mean(spread[used]))
     ratio = spread / top if inverted else top / spread
@@ -184,11 +192,12 @@ def _stable_fixtures():
 
 
 def _stable_variant(gradient, hessian, num_samples, *, factor=2.0, per_k=True, outer=1.0, noise=True,
-                    trace="trace", trace_per_k=True, signal=True, g_power=2):
+                    trace="trace", trace_per_k=True, signal=True, g_power=2, noise_g2=True):
     """The step limit with one slip. outer: the coefficient of g^T H g / K (0: the g g^T part of the noise
     missing, 2: counted twice); trace: "trace", "eig" (P times the largest eigenvalue), "mean" (tr(H) / P),
     "fro" (the Frobenius norm); trace_per_k: False leaves the trace term undivided by K; signal: False
-    drops the g^T H g term; g_power: 1 for |g| where |g|^2 belongs."""
+    drops the g^T H g term; g_power: 1 for |g| where |g|^2 belongs; noise_g2: False drops the |g|^2 that
+    multiplies tr(H)."""
     g, H = np.asarray(gradient, dtype=np.float64), np.asarray(hessian, dtype=np.float64)
     K = num_samples if per_k else 1
     g2, gHg = (g @ g if g_power == 2 else np.linalg.norm(g)), g @ H @ g
@@ -196,7 +205,9 @@ def _stable_variant(gradient, hessian, num_samples, *, factor=2.0, per_k=True, o
           "fro": np.linalg.norm(H)}[trace]
     if not noise:
         return float(factor * g2 / gHg)
-    return float(factor * g2 / ((gHg * (1.0 + outer / K) if signal else 0.0) + g2 * tr / (K if trace_per_k else 1)))
+    noise_scale = g2 if noise_g2 else 1.0
+    return float(factor * g2 / ((gHg * (1.0 + outer / K) if signal else 0.0)
+                                + noise_scale * tr / (K if trace_per_k else 1)))
 
 
 def _isotropic_shortcut(gradient, hessian, num_samples, *, curvature="mean", with_k=False):
@@ -238,6 +249,9 @@ EXERCISES = (
             Mistake("missing baseline", _BASELINE, variant(_wp_variant, baseline="none")),
             Mistake("baseline from the perturbed losses", _BASELINE + " (the mean of the perturbed losses cancels "
                     "the signal when K is small)", variant(_wp_variant, baseline="mean")),
+            Mistake("one parameter array perturbed at a time", "perturb every parameter together: in draw k, "
+                    "W1, b1, W2 and b2 all move by their Psi_k at once, and one loss change L(W + Psi_k) - L(W) "
+                    "serves every parameter", variant(_wp_variant, one_at_a_time=True)),
             Mistake("missing bias", "perturb and estimate the biases too (b1, b2)", variant(_wp_variant, biases="zero")),
             Mistake("missing bias", "perturb the biases with their Psi too, and return their estimates (b1, b2)",
                     variant(_wp_variant, biases="unperturbed")),
@@ -308,6 +322,9 @@ EXERCISES = (
                     "much signal as a positive one", variant(_snr_variant, absolute="none")),
             Mistake("absolute value of the average", "take |mean| of each parameter before averaging the ratios: "
                     "|mean(mean / std)| lets signs cancel", variant(_snr_variant, absolute="outside")),
+            Mistake("mean of |samples| instead of |mean|", "the signal is the absolute value of each parameter's "
+                    "mean over the samples: the mean of the absolute values counts noise of either sign as signal",
+                    variant(_snr_variant, absolute="samples")),
             Mistake("std with ddof=1", "use the population std (np.std's default ddof=0)",
                     variant(_snr_variant, ddof=1)),
             Mistake("wrong axis", "rows are samples: take the mean and std over axis 0 "
@@ -358,6 +375,8 @@ EXERCISES = (
                     "to g g^T, and that extra term is what limits the step", variant(_stable_variant, noise=False)),
             Mistake("missing the g^T H g term", "E[g_hat^T H g_hat] keeps the signal's g^T H g (1 + 1/K) beside "
                     "the noise's |g|^2 tr(H) / K", variant(_stable_variant, signal=False)),
+            Mistake("missing |g|^2 in the noise term", "the noise's cost is |g|^2 tr(H) / K: the noise part of the "
+                    "second moment, |g|^2 I + g g^T, carries |g|^2", variant(_stable_variant, noise_g2=False)),
             Mistake("noise not divided by K", "averaging K perturbations divides the noise part of the second "
                     "moment, (|g|^2 I + g g^T), by K", variant(_stable_variant, per_k=False)),
             Mistake("trace term not divided by K", "averaging K perturbations divides the whole noise part by K: "
@@ -467,6 +486,7 @@ def _clear_node_noise(rng, params, x, y, activation, sigma):
 #   L is the batch mean of 1/2 ||y_hat - y||^2  a batch of one and larger batches (sum over N), one output and
 #                                               several (mean over C too), every kind (no 1/2)
 #   the biases are perturbed and estimated      every kind (zeros, unperturbed, the keys left out)
+#   every array perturbed together in a draw    every kind (one array at a time, the others clean)
 #   the activation is passed on                 both activations of every kind
 #   sign, the keys and shapes of params         every kind: square and non-square layers, one hidden unit
 #   inputs unchanged                            every fixture (the grader compares them after the call)
@@ -521,7 +541,8 @@ def _float32_summable(samples):
 
 
 # Gradient SNR:
-#   |mean| of each parameter, before averaging   negative means, mixed signs and scales (no |.|, |.| outside)
+#   |mean| of each parameter, before averaging   negative means, mixed signs and scales (no |.|, |.| outside;
+#                                                the mean of |G|: means far smaller than the spread)
 #   std with ddof=0                              every kind, most of all two and three samples
 #   across the rows (axis 0)                     S != P in every kind, more parameters than samples
 #   the mean of the per-parameter ratios         ratios that differ between parameters (ratio of means, median,
@@ -562,7 +583,7 @@ def _snr_hidden(rng):
 #   the signal term g^T H g                       one parameter with many perturbations, gradients along the
 #                                                 sharpest and the flattest direction
 #   tr(H), the sum over P directions              P = 1 and P up to 40 (the mean eigenvalue)
-#   |g|^2, not |g|                                a tiny and a large gradient
+#   |g|^2, not |g|; |g|^2 times tr(H)             a tiny and a large gradient
 #   the factor 2, the sign                        every kind
 def _stable_hidden(rng):
     fixtures = []

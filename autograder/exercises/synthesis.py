@@ -8,6 +8,7 @@ import numpy as np
 from course_utils import synthesis as ref
 
 from ..core import Exercise, Fixture, Mistake, variant
+from .perturbation import _float32_summable      # tutorial 01's SNR fixtures: the same property
 
 
 def _map_fixtures():
@@ -38,8 +39,9 @@ def _variant(samples, true_gradient, *, cosine="of the mean", normalised=True, p
              axis=0, mask="drop", ratio_of_means=False, absolute=True, centred=True, inverted=False):
     """The map's coordinates with one slip. cosine: "of the mean", "mean of cosines" (of each update),
     "unit updates" (the mean of the updates normalised), "first" (of one update), "abs" |cos|,
-    "distance" (scipy's 1 - cos), "angle" (in degrees), "projection" (u . g / |g|^2); normalised: False for
-    the bare dot product; the SNR's slips as tutorial 01's (mask: "drop", "none", "zero")."""
+    "distance" (scipy's 1 - cos), "angle" (in degrees), "projection" (u . g / |g|^2), "correlation"
+    (Pearson's, np.corrcoef); normalised: False for the bare dot product; the SNR's slips as tutorial 01's
+    (mask: "drop", "none", "zero"; absolute: "samples" for the mean of |u| over the samples)."""
     s = np.asarray(samples, dtype=np.float64)
     g = np.asarray(true_gradient, dtype=np.float64)
     cos = lambda a: a @ g / (np.linalg.norm(a) * np.linalg.norm(g))
@@ -52,6 +54,8 @@ def _variant(samples, true_gradient, *, cosine="of the mean", normalised=True, p
         value = cos(s[0])
     elif cosine == "projection":
         value = m @ g / (g @ g)
+    elif cosine == "correlation":
+        value = np.corrcoef(m, g)[0, 1]
     elif not normalised:
         value = m @ g
     else:
@@ -61,7 +65,7 @@ def _variant(samples, true_gradient, *, cosine="of the mean", normalised=True, p
     mean, std = s.mean(axis=axis), s.std(axis=axis, ddof=ddof)
     spread = (std if centred else np.sqrt(np.mean(s**2, axis=axis))) ** power
     used = std > 0 if mask != "none" else np.ones(std.shape, dtype=bool)
-    top = np.abs(mean) if absolute else mean
+    top = np.abs(s).mean(axis=axis) if absolute == "samples" else np.abs(mean) if absolute else mean
     if ratio_of_means:
         snr = np.mean(top[used]) / np.mean(spread[used])
     else:
@@ -93,6 +97,9 @@ EXERCISES = (
                     variant(_variant, normalised=False)),
             Mistake("projection instead of cosine", "divide the dot product by both norms, ||mean|| ||g||, not "
                     "by ||g||^2", variant(_variant, cosine="projection")),
+            Mistake("correlation instead of cosine", "the cosine does not centre the two vectors: "
+                    "<m, g> / (||m|| ||g||), whereas Pearson's correlation (np.corrcoef) subtracts each one's mean "
+                    "first", variant(_variant, cosine="correlation")),
             Mistake("cosine distance instead of cosine", "scipy.spatial.distance.cosine is the distance "
                     "1 - cos: return the cosine itself", variant(_variant, cosine="distance")),
             Mistake("angle instead of cosine", "return the cosine of the angle, not the angle",
@@ -107,6 +114,9 @@ EXERCISES = (
                     "the means separately", variant(_variant, ratio_of_means=True)),
             Mistake("missing absolute value", "take |mean| before dividing in the SNR: a negative mean "
                     "is as much signal as a positive one", variant(_variant, absolute=False)),
+            Mistake("mean of |samples| instead of |mean|", "the signal is the absolute value of each parameter's "
+                    "mean over the samples: the mean of the absolute values counts noise of either sign as signal",
+                    variant(_variant, absolute="samples")),
             Mistake("no std > 0 mask", "a parameter that never changes has std 0 and |mean| / 0 is "
                     "infinite: average only over the parameters whose std is > 0", variant(_variant, mask="none")),
             Mistake("constant parameters counted as 0", "leave the parameters whose std is 0 out of the SNR's "
@@ -133,11 +143,14 @@ HANDED = ()
 #   the cosine's sign                             a mean update against the gradient (|cos| fails)
 #   normalised by both norms (not the dot product, the projection, 1 - cos, the angle)   |mean| != |g| != 1:
 #                                                 large and tiny updates
-#   the SNR as tutorial 01's: |mean| per parameter, std with ddof=0, over the rows, the mean of the ratios,
+#   not centred (Pearson's correlation)           gradients whose entries do not average to 0 (every kind)
+#   the SNR as tutorial 01's: |mean| per parameter (not the mean of |u|), std with ddof=0, over the rows, the mean of the ratios,
 #   centred, below |mean|                         more parameters than samples, one parameter, means of both
 #                                                 signs, ratios that differ between parameters
 #   std > 0 mask, constants left out              several constant parameters (nonzero and zero), exact in float32
-#   float32 answers pass                          spreads comparable with the means (no cancellation)
+#   float32 answers pass                          each column's values and partial sums exact in float32: two
+#                                                 nearly equal samples (a std far below |mean|, a ratio of 10^5)
+#                                                 would otherwise lose their spread to float32's rounding
 def _map_hidden(rng):
     out = []
     for kind, S, P, tilt in (("an unbiased rule", 20, 10, 0.0), ("a strongly biased rule", 20, 10, 3.0),
@@ -148,13 +161,14 @@ def _map_hidden(rng):
         true = rng.standard_normal(P)
         mean = -true * rng.uniform(0.5, 2) if tilt is None else true + tilt * rng.standard_normal(P)
         samples = mean + rng.uniform(0.3, 3.0, P) * rng.standard_normal((S, P))
-        if kind == "several constant parameters":
-            samples[:, :3] = np.array([0.0, 1.0, -1.0]) * rng.integers(1, 9, 3) / 4   # 0 and nonzero, exact in
-                                                                                        # float32: std exactly 0
-        elif kind == "large updates":
+        if kind == "large updates":
             samples, true = samples * 1e5, true * 1e5
         elif kind == "tiny updates":
             samples, true = samples * 1e-5, true * 1e-5
+        samples = _float32_summable(samples)
+        if kind == "several constant parameters":
+            samples[:, :3] = np.array([0.0, 1.0, -1.0]) * rng.integers(1, 9, 3) / 4   # 0 and nonzero, exact in
+                                                                                        # float32: std exactly 0
         out.append(Fixture(f"{kind}: S={S}, P={P}", dict(samples=samples, true_gradient=true)))
     return out
 

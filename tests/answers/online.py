@@ -229,6 +229,11 @@ def pes_normalised_by_total_rate(activities, error, learning_rate, dt):
     return -(learning_rate * dt / activities.sum()) * np.outer(error, activities)
 
 
+def pes_normalised_by_squared_rates(activities, error, learning_rate, dt):
+    # normalised LMS: divided by |a|^2, the loop gain's sum of squares, instead of N  [|a|^2 != N]
+    return -(learning_rate * dt / (activities @ activities)) * np.outer(error, activities)
+
+
 def pes_dt_over_n_swapped(activities, error, learning_rate, dt):
     # kappa N / dt  [scale]
     return -(learning_rate / (dt * len(activities))) * np.outer(error, activities)
@@ -400,6 +405,12 @@ def fa_transposed(x, current, error, feedback, gain, learning_rate, dt, neuron="
     return {"encoders": -learning_rate * dt * np.outer(x, gain * delta), "biases": -learning_rate * dt * delta}
 
 
+def fa_gain_twice(x, current, error, feedback, gain, learning_rate, dt, neuron="relu"):
+    # delta taken as dL/dJ times the gain, then the encoders' formula's g applied again  [gains differ from 1]
+    delta = gain * (feedback @ error) * rate_derivative(current, neuron)
+    return {"encoders": -learning_rate * dt * np.outer(gain * delta, x), "biases": -learning_rate * dt * delta}
+
+
 def fa_no_dt(x, current, error, feedback, gain, learning_rate, dt, neuron="relu"):
     # eta without dt  [dt varies]
     delta = (feedback @ error) * rate_derivative(current, neuron)
@@ -471,6 +482,7 @@ WRONG = {
         (pes_mean_activity, "the mean rate for every neuron"),
         (pes_normalised_by_total_rate, "divided by the total rate"),
         (pes_dt_over_n_swapped, "divided by dt"),
+        (pes_normalised_by_squared_rates, "divided by |a|^2"),
         (pes_in_place, None),
     ],
     FA: [
@@ -479,6 +491,7 @@ WRONG = {
         (fa_rate_for_derivative, "the rate instead of its derivative"),
         (fa_no_gain, "missing gain"),
         (fa_gain_in_bias, "gain in the bias change"),
+        (fa_gain_twice, "gain counted twice"),
         (fa_relu_slope, "the derivative of the wrong curve"),
         (fa_default_neuron, "the derivative of the wrong curve"),
         (fa_unit_step_slope, "a unit step for G'"),

@@ -275,6 +275,22 @@ def wp_first_perturbation_only(params, x, y, perturbations, sigma, activation="s
     return {n: d * perturbations[n][0] / sigma**2 for n in params}
 
 
+def wp_one_array_at_a_time(params, x, y, perturbations, sigma, activation="sigmoid"):
+    # "perturbation to every parameter" read as one parameter array at a time, the others clean
+    # [all of them perturbed together in each draw]
+    K = perturbations["W1"].shape[0]
+    base = batch_loss(params, x, y, activation)
+    out = {}
+    for n in params:
+        total = np.zeros_like(params[n])
+        for k in range(K):
+            moved = dict(params)
+            moved[n] = params[n] + perturbations[n][k]
+            total += (batch_loss(moved, x, y, activation) - base) * perturbations[n][k]
+        out[n] = total / (K * sigma**2)
+    return out
+
+
 def wp_in_place(params, x, y, perturbations, sigma, activation="sigmoid"):
     # perturbs params in place and undoes it: (a + b) - b is not always a  [inputs unchanged]
     base = batch_loss(params, x, y, activation)
@@ -650,12 +666,25 @@ def snr_errstate_nan(samples):
     return float(np.mean(ratio[samples.std(0) > 0]))
 
 
+def snr_isclose_mask(samples):
+    # "zero spread" tested with np.isclose, as students test floats for zero
+    mean, std = np.mean(samples, axis=0), np.std(samples, axis=0)
+    keep = ~np.isclose(std, 0.0)
+    return float(np.mean(np.abs(mean[keep]) / std[keep]))
+
+
 # --- wrong answers --------------------------------------------------------------------------------------
 
 def snr_no_abs(samples):
     # mean / std without |.|  [negative means]
     mean, std = samples.mean(0), samples.std(0)
     return float(np.mean(mean[std > 0] / std[std > 0]))
+
+
+def snr_mean_of_abs(samples):
+    # |G| averaged over the samples instead of the |.| of the average  [samples of both signs]
+    mean_abs, std = np.abs(samples).mean(0), samples.std(0)
+    return float(np.mean(mean_abs[std > 0] / std[std > 0]))
 
 
 def snr_abs_outside(samples):
@@ -890,6 +919,12 @@ def step_norm_not_squared(gradient, hessian, num_samples):
     return 2 * n / ((gradient @ hessian @ gradient) * (1 + 1 / num_samples) + n * np.trace(hessian) / num_samples)
 
 
+def step_trace_without_g2(gradient, hessian, num_samples):
+    # the noise term tr(H) / K without its |g|^2  [scale of g]
+    g2 = gradient @ gradient
+    return 2 * g2 / ((gradient @ hessian @ gradient) * (1 + 1 / num_samples) + np.trace(hessian) / num_samples)
+
+
 def step_noise_only(gradient, hessian, num_samples):
     # the noise term alone (large P): 2 K / tr(H)  [g^T H g matters]
     return 2 * num_samples / np.trace(hessian)
@@ -919,7 +954,8 @@ def step_g_outer_trace(gradient, hessian, num_samples):
 CORRECT = {
     WP: [literal_weight_perturbation_gradient, wp_tensordot, wp_per_example_losses, wp_float32, wp_jax],
     NP: [literal_node_perturbation_gradient, np_einsum, np_loop_over_examples, np_float32, np_jax],
-    SNR: [literal_gradient_snr, snr_loops, snr_var_sqrt_masked_array, snr_float32, snr_jax, snr_errstate_nan],
+    SNR: [literal_gradient_snr, snr_loops, snr_var_sqrt_masked_array, snr_float32, snr_jax, snr_errstate_nan,
+          snr_isclose_mask],
     STEP: [literal_largest_stable_step, step_einsum, step_from_second_moment, step_float32, step_jax_grad,
            step_root_finder, step_loops],
 }
@@ -941,6 +977,7 @@ WRONG = {
         (wp_loss_mean_over_outputs, "loss averaged over the outputs too"),
         (wp_default_activation, "ignores the argument 'activation'"),
         (wp_first_perturbation_only, "only the first perturbation"),
+        (wp_one_array_at_a_time, "one parameter array perturbed at a time"),
         (wp_in_place, None),
     ],
     NP: [
@@ -967,6 +1004,7 @@ WRONG = {
     SNR: [
         (snr_no_abs, "missing absolute value"),
         (snr_abs_outside, "absolute value of the average"),
+        (snr_mean_of_abs, "mean of |samples| instead of |mean|"),
         (snr_ddof1, "std with ddof=1"),
         (snr_wrong_axis, "wrong axis"),
         (snr_ratio_of_means, "ratio of means"),
@@ -995,6 +1033,7 @@ WRONG = {
         (step_mean_eigenvalue, "mean eigenvalue instead of the trace"),
         (step_norm_not_squared, "|g| instead of |g|^2"),
         (step_noise_only, "missing the g^T H g term"),
+        (step_trace_without_g2, "missing |g|^2 in the noise term"),
         (step_trace_not_over_k, "trace term not divided by K"),
         (step_negative, "wrong sign"),
         (step_g_outer_trace, "Frobenius norm instead of the trace"),

@@ -197,6 +197,26 @@ def cosine_with_the_first_update(samples, true_gradient):
     return {"cosine": _cos(samples[0], true_gradient), "snr": my_gradient_snr(samples)}
 
 
+def correlation_instead_of_cosine(samples, true_gradient):
+    # np.corrcoef: Pearson's correlation centres both vectors first  [mean update and gradient not centred]
+    return {"cosine": float(np.corrcoef(samples.mean(0), true_gradient)[0, 1]), "snr": my_gradient_snr(samples)}
+
+
+def mean_of_abs_in_the_snr(samples, true_gradient):
+    # |u| averaged over the samples instead of the |.| of the average  [samples of both signs]
+    mean, std = samples.mean(0), samples.std(0)
+    mean_abs = np.abs(samples).mean(0)
+    return {"cosine": _cos(mean, true_gradient), "snr": float(np.mean(mean_abs[std > 0] / std[std > 0]))}
+
+
+def nanmean_of_ratios(samples, true_gradient):
+    # np.nanmean drops 0 / 0 but keeps c / 0 = inf  [a constant nonzero parameter]
+    mean = samples.mean(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        snr = np.nanmean(np.abs(mean) / samples.std(0))
+    return {"cosine": _cos(mean, true_gradient), "snr": float(snr)}
+
+
 def in_place(samples, true_gradient):
     # centres the samples in place  [inputs unchanged]
     mean = samples.mean(0)
@@ -229,6 +249,9 @@ WRONG = {
         (constants_counted_as_zero, "constant parameters counted as 0"),
         (uncentred_spread, "spread not centred on the mean"),
         (inverted_snr, "std / |mean| instead of |mean| / std"),
+        (correlation_instead_of_cosine, "correlation instead of cosine"),
+        (mean_of_abs_in_the_snr, "mean of |samples| instead of |mean|"),
+        (nanmean_of_ratios, "no std > 0 mask"),
         (in_place, None),
     ],
 }
