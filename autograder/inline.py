@@ -200,8 +200,8 @@ class _Guard:
             return None
         loaded = sum(1 for name in list(sys.modules) if name.startswith("course_utils"))
         found = _sealed_fingerprints(self.opened, loaded).get(_fingerprint(code))
-        if found is None:
-            return None
+        if found is None or found.rsplit(".", 1)[1] != code.co_name:
+            return None       # (the same code under another name: a helper that happens to be written alike)
         return PermissionError(f"{code.co_name} is a copy of {found}, whose source is not available to graded "
                                f"answers in {self.assignment} (write the answer yourself)")
 
