@@ -1,5 +1,5 @@
 """Cost of grading a course: CPU-seconds and wall seconds per notebook, and the speedup of 2 Dask
-workers over 1, on a mix of 20 notebooks (5 per tutorial: 2 with full marks, 2 blank, 1 with one
+workers over 1, on a mix of 30 notebooks (5 per tutorial: 2 with full marks, 2 blank, 1 with one
 wrong answer). Extrapolates to 8,000 notebooks on one 16-core machine. Never part of the tests.
 
     python benchmarks/bench_grading.py [--workers 1 2] [--repeat 1]
@@ -19,7 +19,8 @@ from pathlib import Path
 import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
-ASSIGNMENTS = ("01_perturbation", "02_weight_transport", "03_eqprop", "04_forward_forward")
+ASSIGNMENTS = ("01_perturbation", "02_weight_transport", "03_eqprop", "04_forward_forward", "05_online",
+               "06_synthesis")
 
 # appended to the first answer cell: the same function, with its result negated (a wrong answer)
 WRONG = '''
