@@ -397,7 +397,7 @@ def _merged(public, hidden, public_places: list, hidden_places: list, count: int
     hidden = hidden or {"outcome": {"error": None, "fixtures": []}, "seconds": 0.0, "skipped": []}
     first, second = public.get("outcome") or {}, hidden.get("outcome") or {}
     seconds = [o.get("seconds") for o in (public, hidden)]
-    merged = {"seconds": sum(v for v in seconds if isinstance(v, (int, float))) if any(
+    merged = {"seconds": round(sum(v for v in seconds if isinstance(v, (int, float))), 4) if any(
         isinstance(v, (int, float)) for v in seconds) else None,
         "skipped": list(public.get("skipped") or []) + [s for s in (hidden.get("skipped") or [])
                                                        if s not in (public.get("skipped") or [])]}

@@ -199,7 +199,8 @@ def test_hostile_submission(tmp_path, bundle):
     body = run_autograder(root)
     tests = by_exercise(body)
     assert list(tests) == EXERCISES
-    assert "999" not in json.dumps(body) and "forged" not in json.dumps(body)
+    assert "forged" not in json.dumps(body)
+    assert all(t["score"] <= t["max_score"] for t in body["tests"])
     assert tests["perturbation.stable_step"]["score"] == 0
     assert tests["perturbation.node_perturbation"]["score"] == 3
     assert tests["perturbation.gradient_snr"]["score"] == 2
