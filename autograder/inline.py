@@ -196,12 +196,14 @@ class _Guard:
         """Code of the student's that is a sealed course function's own code, compiled again (its source
         read with inspect at run time): grading's copy of the package has no source to read."""
         code = frame.f_code
-        if len(code.co_code) < _COPY_MIN_BYTES or _course_name(code.co_filename) is not None:
+        # (every Python call of the check comes here, JAX's tracing included: the name first, it is cheap;
+        # a copy under another name is a helper that happens to be written alike, and is let be)
+        named = _sealed_fingerprints(self.opened, len(sys.modules)).get(code.co_name)
+        if named is None or len(code.co_code) < _COPY_MIN_BYTES or _course_name(code.co_filename) is not None:
             return None
-        loaded = sum(1 for name in list(sys.modules) if name.startswith("course_utils"))
-        found = _sealed_fingerprints(self.opened, loaded).get(_fingerprint(code))
-        if found is None or found.rsplit(".", 1)[1] != code.co_name:
-            return None       # (the same code under another name: a helper that happens to be written alike)
+        found = named.get(_fingerprint(code))
+        if found is None:
+            return None
         return PermissionError(f"{code.co_name} is a copy of {found}, whose source is not available to graded "
                                f"answers in {self.assignment} (write the answer yourself)")
 
@@ -231,8 +233,8 @@ def _fingerprint(code) -> tuple:
 
 @functools.lru_cache(maxsize=8)
 def _sealed_fingerprints(opened: frozenset, loaded: int) -> dict:
-    """{fingerprint: "module.name"} of every loaded course function that grading seals (not in ``opened``;
-    ``loaded``: how many course modules are loaded, so that one loaded later is seen)."""
+    """{name: {fingerprint: "module.name"}} of every loaded course function that grading seals (not in
+    ``opened``; ``loaded``: how many modules are loaded, so that a course module loaded later is seen)."""
     import types
     found = {}
     for name, module in list(sys.modules.items()):
@@ -242,7 +244,7 @@ def _sealed_fingerprints(opened: frozenset, loaded: int) -> dict:
             function = getattr(value, "__wrapped__", value)
             if isinstance(function, types.FunctionType) and function.__module__ == name \
                     and (name, attribute) not in opened and len(function.__code__.co_code) >= _COPY_MIN_BYTES:
-                found.setdefault(_fingerprint(function.__code__), f"{name}.{attribute}")
+                found.setdefault(attribute, {}).setdefault(_fingerprint(function.__code__), f"{name}.{attribute}")
     return found
 
 
