@@ -445,11 +445,15 @@ def test_nbgrader_redefining_the_check_or_reaching_the_gradebook_gains_nothing(t
     shutil.copytree(REPO / "solutions" / name, root / "solutions" / name)
     release([name], root=root)
     honest = submission(root / "submitted" / "alice" / name, name=f"{name}.ipynb")
-    cheat = """
+    # the gradebook's own path (an attacker who knows the course's layout) and the course folders above the
+    # notebook's (a search of the whole disk would only run out of time); the update is committed, so that
+    # outside the sandbox it zeroes alice's grades, graded before this notebook
+    cheat = f"""
         import glob, sqlite3
-        for db in glob.glob("/**/gradebook.db", recursive=True):
+        for db in [{str(root / ".cache" / "gradebook.db")!r}] + glob.glob("../../../.*/gradebook.db"):
             try:
-                sqlite3.connect(db).execute("UPDATE grade SET manual_score = 0")
+                with sqlite3.connect(db) as connection:
+                    connection.execute("UPDATE grade SET manual_score = 0")
             except Exception:
                 pass
         assert_exercise = lambda *args, **kwargs: None
