@@ -70,7 +70,7 @@ def load_grades(path) -> list[dict]:
     if not path.is_file():
         raise GradesError(f"{path}: no such file (grade first, or name the journal or grades.json)")
     if path.name.endswith(".jsonl"):
-        from .batch import Journal
+        from .records import Journal
         return Journal(path, write=False).latest_per_notebook()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -148,7 +148,7 @@ def mistake_of(r: dict) -> str | None:
     name = r.get("mistake")
     if isinstance(name, str) and name.strip():
         return name.strip()
-    from .batch import _gist
+    from .records import _gist
     gist = _gist(str(r.get("feedback", ""))).split(":")[0].strip()
     return gist[:80] or "(no feedback)"
 
@@ -750,7 +750,7 @@ def write_report(entries: list[dict], out, due: dict | None = None, submissions=
     """Write the page to ``out`` and its state beside it -> the files written.
 
     ``due`` and ``submissions`` default to what the last report beside ``out`` was given."""
-    from .batch import _atomic_write, check_out_path
+    from .records import _atomic_write, check_out_path
     out = check_out_path(out)
     previous = read_state(out)
     if due is None:

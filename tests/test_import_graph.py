@@ -110,26 +110,13 @@ def _describe(component, graph, files) -> str:
     return "; ".join(edges)
 
 
-# Cycles found and not yet undone, each with the reason it is still here. Only for modules that issue 20's
-# owner could not edit; remove an entry when its cycle goes (test_known_cycles_are_still_cycles says when).
-KNOWN = {
-    ("autograder.batch", "autograder.report"):
-        "batch.grade_all calls report.after_grading (function-local) and report takes batch's Journal, _gist, "
-        "_atomic_write and check_out_path (function-local): the report is a view on the batch's results, so "
-        "the command line should call after_grading after grade_all, or those helpers move below both",
-}
-
-
 def test_no_import_cycle_in_course_utils_or_autograder():
+    """(The last cycle, batch <-> report, went when the journal and the file helpers moved to
+    autograder.records, below both.)"""
     graph, files = import_graph(), module_files()
-    found = [c for c in cycles(graph) if tuple(c) not in KNOWN]
+    found = cycles(graph)
     assert not found, "import cycles (each module of a cycle imports the next, directly or in a " \
         "function); give each pair one direction:\n" + "\n".join(_describe(c, graph, files) for c in found)
-
-
-@pytest.mark.parametrize("cycle", sorted(KNOWN))
-def test_known_cycles_are_still_cycles(cycle):
-    assert list(cycle) in cycles(import_graph()), f"{cycle} is no longer a cycle: remove it from KNOWN"
 
 
 def test_the_walk_sees_every_kind_of_import(tmp_path):
