@@ -33,7 +33,7 @@ from pathlib import Path
 from .notebook_grading import (UngradableError, grade_nb, notebook_seconds, parse_notebook, read_submission,
                                resolve_assignment)
 from .sandbox import Limits, printable
-from .records import Journal, OutputPathError, _atomic_write, _gist, check_out_path, journal_path  # noqa: F401
+from .records import Journal, OutputPathError, atomic_write, check_out_path, gist_of, journal_path
 from .secret import PRACTICE, Secret
 
 
@@ -316,10 +316,10 @@ def write_exports(out: Path, entries: list[dict]) -> list[Path]:
     else:
         targets = {name: out.with_name(f"{out.stem}-{name}{out.suffix or '.csv'}") for name in by_assignment}
     for name, target in targets.items():
-        _atomic_write(target, lambda f, rows=by_assignment.get(name, []): _write_csv(f, rows))
+        atomic_write(target, lambda f, rows=by_assignment.get(name, []): _write_csv(f, rows))
         written.append(target)
     json_path = out.with_suffix(".json") if out.suffix != ".json" else out.with_name(out.stem + "-grades.json")
-    _atomic_write(json_path, lambda f: json.dump([_public(e) for e in entries], f, indent=1))
+    atomic_write(json_path, lambda f: json.dump([_public(e) for e in entries], f, indent=1))
     written.append(json_path)
     return written
 
@@ -366,7 +366,7 @@ def summary(entries: list[dict]) -> str:
     for exercise_id, results in per.items():
         mean = sum(r["score"] for r in results) / len(results)
         full = sum(r["score"] >= r["max_score"] for r in results)
-        common, count = collections.Counter(_gist(r["feedback"]) for r in results).most_common(1)[0]
+        common, count = collections.Counter(gist_of(r["feedback"]) for r in results).most_common(1)[0]
         lines.append(f"{exercise_id:<44} {mean:>5.2f} / {results[0]['max_score']:<3g} "
                      f"{full:>5} / {len(results):<4} {common[:70]} ({count})")
     return "\n".join(lines)

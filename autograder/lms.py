@@ -137,7 +137,7 @@ def canvas_table(entries: list[dict], header: list[str], roster: list[dict], key
 def write_canvas(grades, roster, out, key: str = "SIS Login ID", overrides: dict | None = None,
                  warn=None) -> Path:
     """Write Canvas's gradebook import CSV from the grades (journal or grades.json) -> ``out``."""
-    from .records import _atomic_write, check_out_path
+    from .records import atomic_write, check_out_path
     out = check_out_path(out)
     entries = load_grades(grades)
     header, roster_rows = read_roster(roster, key)
@@ -147,7 +147,7 @@ def write_canvas(grades, roster, out, key: str = "SIS Login ID", overrides: dict
         writer = csv.writer(f)
         writer.writerow(columns)
         writer.writerows(rows)
-    _atomic_write(out, write)
+    atomic_write(out, write)
     return out
 
 

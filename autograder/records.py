@@ -69,7 +69,7 @@ def journal_path(out: Path) -> Path:
     return out.with_name(out.name + ".journal.jsonl")
 
 
-def _atomic_write(target: Path, write) -> None:
+def atomic_write(target: Path, write) -> None:
     if target.is_symlink() or target.is_dir():
         raise OutputPathError(f"{target} is a symbolic link or a directory")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
@@ -83,6 +83,6 @@ def _atomic_write(target: Path, write) -> None:
         raise
 
 
-def _gist(feedback: str) -> str:
+def gist_of(feedback: str) -> str:
     """Feedback without the fixture and the numbers, so that the same mistake counts once."""
     return re.sub(r"\s*[\[(].*$", "", feedback).strip()

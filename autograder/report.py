@@ -148,8 +148,8 @@ def mistake_of(r: dict) -> str | None:
     name = r.get("mistake")
     if isinstance(name, str) and name.strip():
         return name.strip()
-    from .records import _gist
-    gist = _gist(str(r.get("feedback", ""))).split(":")[0].strip()
+    from .records import gist_of
+    gist = gist_of(str(r.get("feedback", ""))).split(":")[0].strip()
     return gist[:80] or "(no feedback)"
 
 
@@ -750,7 +750,7 @@ def write_report(entries: list[dict], out, due: dict | None = None, submissions=
     """Write the page to ``out`` and its state beside it -> the files written.
 
     ``due`` and ``submissions`` default to what the last report beside ``out`` was given."""
-    from .records import _atomic_write, check_out_path
+    from .records import atomic_write, check_out_path
     out = check_out_path(out)
     previous = read_state(out)
     if due is None:
@@ -765,9 +765,9 @@ def write_report(entries: list[dict], out, due: dict | None = None, submissions=
     submissions = Path(submissions) if submissions and Path(submissions).is_dir() else None
     run = Run(entries, previous=previous, due=due, submissions=submissions)
     page = render(run, title or f"Grading report: {', '.join(run.assignments) or 'no assignment'}")
-    _atomic_write(out, lambda f: f.write(page))
+    atomic_write(out, lambda f: f.write(page))
     state = state_path(out)
-    _atomic_write(state, lambda f: json.dump(run.state(), f, indent=1))
+    atomic_write(state, lambda f: json.dump(run.state(), f, indent=1))
     return [out, state]
 
 

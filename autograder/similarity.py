@@ -288,11 +288,11 @@ def render(pairs: list[dict], info: dict, top: int, threshold: float) -> str:
 
 def write_similarity(submissions, out, top: int = 100, threshold: float = 0.33, stubs_dir=None,
                      log=sys.stderr) -> tuple[Path, list[dict]]:
-    from .batch import OutputPathError, _atomic_write, check_out_path
+    from .records import OutputPathError, atomic_write, check_out_path
     out = check_out_path(out)
     if not Path(submissions).is_dir():
         raise OutputPathError(f"{submissions} is not a directory")
     pairs, info = find_similar(submissions, stubs_dir, log)
     page = render(pairs, info, top, threshold)
-    _atomic_write(out, lambda f: f.write(page))
+    atomic_write(out, lambda f: f.write(page))
     return out, pairs
