@@ -100,10 +100,18 @@ def test_copying_the_reference_source_gains_nothing(tmp_path, assignment, exerci
         exec("".join(next(c for c in nb["cells"] if "def gradient_snr" in "".join(c["source"]))["source"]))
         """),
     ("01_perturbation", "perturbation.gradient_snr", """
-        import glob
-        files = glob.glob("/**/solutions/**/*.ipynb", recursive=True) + glob.glob("/**/course_utils/perturbation.py", recursive=True)
-        source = "".join(open(f).read() for f in files if "opt/course" not in f)
-        exec(source)
+        import json, os
+        system = ("/proc", "/sys", "/dev", "/usr", "/lib", "/lib64", "/bin", "/sbin", "/boot", "/etc", "/var")
+        for top, dirs, names in os.walk("/"):      # every folder where a person's files may be
+            dirs[:] = [d for d in dirs if os.path.join(top, d) not in system and d not in ("site-packages", ".git")]
+            for path in (os.path.join(top, n) for n in names if n.endswith(".ipynb")):
+                try:
+                    cells = ["".join(c["source"]) for c in json.load(open(path))["cells"]] if os.path.isfile(path) else []
+                except Exception:
+                    continue
+                for cell in cells:
+                    if cell.startswith("def gradient_snr(") and "### BEGIN SOLUTION" in cell:
+                        exec(cell)
         """),
     ("02_weight_transport", "weight_transport.backprop_gradients", """
         from course_utils import mlp
@@ -191,19 +199,21 @@ def test_grade_all_one_student_cannot_touch_another(sandboxed, tmp_path):
     honest = submission(root / "alice", name="01_perturbation.ipynb")
     blank = submission(root / "carol", name="01_perturbation.ipynb", source=STUDENT01)
     attack = """
-        import glob, os, shutil
+        import os, shutil
         stolen = []
         for pid in os.listdir("/proc"):
             try:
                 stolen.append(open(f"/proc/{pid}/cmdline", "rb").read())
             except OSError:
                 pass
-        for f in glob.glob("/**/alice/**/*.ipynb", recursive=True) + glob.glob("/**/*.ipynb", recursive=True):
-            try:
-                shutil.copy(f, "/tmp/copy.ipynb")
-                open(f, "w").write("{}")
-            except OSError:
-                pass
+        for top, dirs, names in os.walk("/"):      # every file (but the kernel's /proc, /sys and /dev)
+            dirs[:] = [d for d in dirs if os.path.join(top, d) not in ("/proc", "/sys", "/dev")]
+            for f in (os.path.join(top, n) for n in names if n.endswith(".ipynb")):
+                try:
+                    shutil.copy(f, "/tmp/copy.ipynb")
+                    open(f, "w").write("{}")
+                except OSError:
+                    pass
         def gradient_snr(samples):
             return 0.0
         """

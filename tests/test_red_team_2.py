@@ -670,7 +670,7 @@ def test_an_earlier_cell_that_garbles_the_channel_costs_only_its_exercise(tmp_pa
 
 # --- (4) one student and another, graded side by side ---------------------------------------------------------
 
-ATTACKER_WP = '''
+ATTACKER_STEP = '''
 import os as _os, socket as _socket, subprocess as _subprocess, sys as _sys, time as _time
 
 _marks = []
@@ -694,11 +694,11 @@ except OSError:
     pass
 _time.sleep(12)        # hold the marks while the other student is graded
 
-def weight_perturbation_gradient(params, x, y, perturbations, sigma, activation="sigmoid"):
-    return {name: np.zeros_like(value) for name, value in params.items()}
+def largest_stable_step(gradient, hessian, num_samples):
+    return 0.0
 '''
 
-VICTIM_SNR = '''
+VICTIM_STEP = '''
 import os as _os, socket as _socket, time as _time
 
 def _foreign():
@@ -727,11 +727,9 @@ while _time.monotonic() < _until and not _SAW:
         _SAW.append(True)
     _time.sleep(0.2)
 
-def gradient_snr(samples):
-    samples = np.asarray(samples, dtype=np.float64)
-    mean, std = samples.mean(axis=0), samples.std(axis=0)
-    used = std > 0
-    value = float(np.mean(np.abs(mean[used]) / std[used]))
+def largest_stable_step(gradient, hessian, num_samples):
+    g2 = gradient @ gradient
+    value = float(2 * g2 / ((gradient @ hessian @ gradient) * (1 + 1 / num_samples) + g2 * np.trace(hessian) / num_samples))
     return -value if _SAW else value
 '''
 
@@ -739,17 +737,19 @@ def gradient_snr(samples):
 @needs_bwrap
 def test_one_student_cannot_reach_another_in_a_batch(tmp_path):
     """(4) Two notebooks graded at once (grade-all, two workers): one leaves files in every writable
-    folder, an abstract socket and a detached process; the other, graded meanwhile, sees none of them."""
+    folder, an abstract socket and a detached process; the other, graded meanwhile, sees none of them.
+    Both act in the last exercise's answer cell, which only that exercise's children run (an earlier
+    answer's cell runs again before every later exercise): the attacker holds its marks for 12 s, the
+    victim looks for them for 8 s, in the public and again in the hidden part."""
     root = tmp_path / "submitted"
-    write(root / "mallory" / "01_perturbation", with_answers({WP: ATTACKER_WP}))
-    victim = with_answers({SNR: VICTIM_SNR})
-    write(root / "alice" / "01_perturbation", victim)
+    write(root / "mallory" / "01_perturbation", with_answers({STEP: ATTACKER_STEP}))
+    write(root / "alice" / "01_perturbation", with_answers({STEP: VICTIM_STEP}))
     run = grade_all(root, tmp_path / "grades.csv", workers=2, timeout=300)
     assert run.returncode == 0, run.stderr[-1500:]
     rows = {r["notebook"].split("/")[0]: r for r in json.loads((tmp_path / "grades.json").read_text())}
     alice = rows["alice"]["report"]["exercises"]
-    assert alice[SNR]["score"] == 2, alice[SNR]["feedback"]
-    assert rows["mallory"]["report"]["exercises"][WP]["score"] == 0
+    assert alice[STEP]["score"] == 1, alice[STEP]["feedback"]
+    assert rows["mallory"]["report"]["exercises"][STEP]["score"] == 0
 
 
 # --- (2) a hidden fixture's values in the feedback --------------------------------------------------------------
