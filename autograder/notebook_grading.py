@@ -419,6 +419,12 @@ def _merged(public, hidden, public_places: list, hidden_places: list, count: int
     return {**merged, "outcome": {"error": None, "fixtures": fixtures}}
 
 
+def _failed_as_a_whole(part) -> bool:
+    """Whether one part's outcome is one error for the whole answer, which _merged returns as it is."""
+    outcome = (part or {}).get("outcome") if isinstance(part, dict) else None
+    return isinstance(outcome, dict) and ("sandbox_error" in outcome or outcome.get("error") is not None)
+
+
 def _run(work: Plan, exercises: list, limits: Limits, assignment: str, secret, deadline, replace: dict) -> dict:
     """Grade ``exercises`` -> {exercise id: Result}: one sandbox for all, except that an exercise whose
     answer is one of the assignment's handed helpers (``withheld_while_graded``) is graded in a sandbox
@@ -448,7 +454,11 @@ def _run(work: Plan, exercises: list, limits: Limits, assignment: str, secret, d
     for members in together:
         withheld = {q: e.id for e in members for q in e.withheld_while_graded}
         for part in PARTS:
-            pending = [e for e in members if jobs[e.id, part]["fixtures"]]
+            # an answer that failed as a whole on the public examples (its cell raised, it is not defined,
+            # or it ran out of time) fails the same way whatever the hidden ones give (see _merged):
+            # its hidden examples are not run, and an endless loop costs the time limit once, not twice
+            pending = [e for e in members if jobs[e.id, part]["fixtures"]
+                       and not (part == "hidden" and _failed_as_a_whole(outcomes.get((e.id, "public"))))]
             for _ in range(STAND_IN_ROUNDS if replace else 1):
                 if not pending:
                     break

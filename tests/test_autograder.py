@@ -178,6 +178,32 @@ def test_one_broken_exercise_does_not_cost_the_others(tmp_path):
     assert ex_["perturbation.gradient_snr"]["score"] == 2
 
 
+def test_an_answer_that_fails_as_a_whole_on_the_public_examples_is_not_run_on_the_hidden_ones(tmp_path, monkeypatch):
+    """Its grade is the public part's error either way (the merge returns it), so the hidden sandbox runs only
+    the other answers: an answer cell that raises, or a function that is not there, costs one sandbox."""
+    from autograder import notebook_grading
+    from autograder.sandbox import Limits
+    path = _edited(tmp_path, "raises.ipynb", {
+        "perturbation.weight_perturbation": "raise RuntimeError('not finished')\n",
+        "perturbation.gradient_snr": "snr = None\n",
+    })
+    batches, run_batch = [], notebook_grading.run_batch
+
+    def recording(batch, limits, deadline=None):
+        batches.append(sorted(job["exercise"] for job in batch.exercises))
+        return run_batch(batch, limits, deadline)
+
+    monkeypatch.setattr(notebook_grading, "run_batch", recording)
+    report = notebook_grading.grade_notebook(path, limits=Limits(timeout=20))
+    exercises = report["exercises"]
+    assert "raised RuntimeError: not finished" in exercises["perturbation.weight_perturbation"]["feedback"]
+    assert exercises["perturbation.weight_perturbation"]["score"] == exercises["perturbation.gradient_snr"]["score"] == 0
+    assert exercises["perturbation.node_perturbation"]["score"] == 3 and exercises["perturbation.stable_step"]["score"] == 1
+    assert batches == [["perturbation.gradient_snr", "perturbation.node_perturbation", "perturbation.stable_step",
+                        "perturbation.weight_perturbation"],
+                       ["perturbation.node_perturbation", "perturbation.stable_step"]], batches
+
+
 def test_calling_the_reference_is_refused(tmp_path):
     path = _edited(tmp_path, "copy.ipynb", {
         "perturbation.gradient_snr":

@@ -10,8 +10,9 @@ says "Error displaying widget" / "model not found". Last, with the kernel shut d
 the widgets cannot be restored then, but every explorer's static figure and every progress bar (text)
 must still be in the saved notebook.
 
-Screenshots of each notebook after Run All and after reopening go to outputs/browser/ (the whole
-notebook, a viewport at a time, and each explorer's cell; with a new kernel, the explorers' cells).
+Screenshots of each notebook go to outputs/browser/: after Run All the whole notebook, a viewport at a
+time, and each explorer's cell; after reopening, with the same kernel and with a new one, the explorers'
+cells (the rest of the page is the saved output the first screenshots show).
 
 Needs Debian's chromium (/usr/bin/chromium, `make system-deps`) and the playwright package (the dev
 extra); never `playwright install`. Under CI (CI=true) it runs or fails, never skips.
@@ -210,7 +211,7 @@ def _run_all(page):
     an execution count and the kernel is idle."""
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
-    page.wait_for_function(ALL_RAN, timeout=RUN_ALL_TIMEOUT_MS, polling=500)
+    page.wait_for_function(ALL_RAN, timeout=RUN_ALL_TIMEOUT_MS, polling=200)
 
 
 def _wait_widgets_settled(page, timeout=20.0):
@@ -327,7 +328,7 @@ def test_notebook_in_jupyterlab(name, lab, browser):
             cell = page.locator(f"{NOTEBOOK} .jp-Cell").nth(i)
             assert cell.locator(".widget-slider").count() >= 1, i
             assert cell.locator(".widget-output img").count() >= 1, i
-        _screenshots(page, name, "reopened", explorers)
+        _screenshots(page, name, "reopened", explorers, whole=False)
 
         # the kernel gone: the static figures and the text progress bars are still in the notebook
         page.goto("about:blank")
