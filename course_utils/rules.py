@@ -25,6 +25,10 @@ class Rule:
     jax: str
     defaults: dict = field(default_factory=dict)
     kind: str = "classifier"            # or "online" (see course_utils.registry)
+    # how a seed sweep runs the seeds given to one device: "vmap" (one batched program) or "map" (one
+    # after the other in one program: for a rule whose batched products are slower per seed than one
+    # run's; see course_utils.training.make_jax_epoch and benchmarks/README.md)
+    sweep: str = "vmap"
 
     def backend(self, name: str):
         """The "numpy" or "jax" implementation of this rule (a course_utils.registry.Backend)."""
@@ -117,6 +121,7 @@ add(Rule(
     jax="course_utils.jax.forward_forward:FORWARD_FORWARD",
     defaults={"sizes": (784, 500, 500), "learning_rate": 0.001, "batch_size": 100, "epochs": 10,
               "negatives": "hard", "skip_first": True},
+    sweep="map",       # its products (minibatch 100, 500 units) keep the cores busy one seed at a time
 ))
 
 # --- Tutorial 03: equilibrium propagation ----------------------------------------------------------
@@ -135,6 +140,7 @@ add(Rule(
     defaults={"sizes": (784, 500, 10), "epsilon": 0.5, "beta": 1.0, "random_sign": True,
               "symmetric": False, "free_steps": 20, "nudged_steps": 4, "predict_steps": 50,
               "learning_rates": (0.1, 0.05), "batch_size": 20, "epochs": 10},
+    sweep="map",       # vmapped, its products over 20 examples run slower per seed than one run's
 ))
 
 # --- Tutorial 05: learning online, in continuous time (kind="online": simulators, not classifiers) ----

@@ -109,7 +109,10 @@ def train(rule_name: str, data: Dataset, backend: str = "jax", seed: int = 0,
     bar = progress_bar(total=total, desc=f"{rule_name} ({backend}" + (f", {seeds} seeds)" if seeds else ")"),
                        disable=not progress, unit="epoch")
     with _closing(bar):
-        run(impl, cfg, data, argument, result, bar, eval_every)
+        if run is _train_jax_seeds:
+            run(impl, cfg, data, argument, result, bar, eval_every, sweep=rule.sweep)
+        else:
+            run(impl, cfg, data, argument, result, bar, eval_every)
     return result
 
 
@@ -171,12 +174,16 @@ def _train_numpy(impl, cfg, data, seed, result, bar, eval_every):
     result.step_losses = np.asarray(all_losses, dtype=np.float64)
 
 
-def make_jax_epoch(step, cfg, n_train: int, seeds: bool = False):
+def make_jax_epoch(step, cfg, n_train: int, seeds: bool = False, sweep: str = "vmap", mesh=None):
     """The jitted function that runs one epoch of ``step``: shuffle, then lax.scan over batches.
 
     epoch(state, x (n_train, D), y (n_train, C), key) -> (state, {"loss": (n_batches,)})
-    seeds=True: vmapped over a leading seed axis of ``state`` and ``key`` (the data is shared), so
-    the metrics are (S, n_batches).
+    seeds=True: over a leading seed axis of ``state`` and ``key`` (the data is shared), so the metrics
+    are (S, n_batches); ``sweep`` says how one device runs its seeds: "vmap", one batched program, or
+    "map", one seed after the other inside the program (lax.map: each seed's step is the single run's
+    own, for rules whose batched products run slower per seed than one run's). ``mesh``: a one-axis
+    ("seed") device mesh over which a "map" sweep splits its seeds, each device mapping over its share
+    (a "vmap" sweep is split by the sharding of its inputs).
     """
     import jax
     import jax.numpy as jnp
@@ -196,7 +203,19 @@ def make_jax_epoch(step, cfg, n_train: int, seeds: bool = False):
 
         return jax.lax.scan(body, state, (batches, jax.random.split(key_steps, n_batches)))
 
-    if seeds:
+    if seeds and sweep == "map":
+        one = epoch
+
+        def epoch(state, x, y, key):
+            return jax.lax.map(lambda pair: one(pair[0], x, y, pair[1]), (state, key))
+
+        if mesh is not None:
+            from jax.sharding import PartitionSpec
+            seed, shared = PartitionSpec("seed"), PartitionSpec()
+            epoch = jax.shard_map(epoch, mesh=mesh, in_specs=(seed, shared, shared, seed), out_specs=seed)
+    elif seeds:
+        if sweep != "vmap":
+            raise ValueError(f"sweep must be 'vmap' or 'map', got {sweep!r}")
         epoch = jax.vmap(epoch, in_axes=(0, None, None, 0))
     return jax.jit(epoch, donate_argnums=0)
 
@@ -287,7 +306,7 @@ def _record_seeds(result, entry, bar):
     result.epoch_seconds.append(entry["seconds"])
 
 
-def _train_jax_seeds(impl, cfg, data, seeds, result, bar, eval_every):
+def _train_jax_seeds(impl, cfg, data, seeds, result, bar, eval_every, sweep="vmap"):
     import jax
     import jax.numpy as jnp
 
@@ -314,7 +333,8 @@ def _train_jax_seeds(impl, cfg, data, seeds, result, bar, eval_every):
     bar.set_postfix_str("compiling")
     start = time.perf_counter()
     epoch_keys = split(keys)[:, 1]
-    epoch_fn = make_jax_epoch(impl.step, cfg, len(data.x_train), seeds=True).lower(
+    mesh = per_seed.mesh if per_seed is not None else None
+    epoch_fn = make_jax_epoch(impl.step, cfg, len(data.x_train), seeds=True, sweep=sweep, mesh=mesh).lower(
         state, x_train, y_train, epoch_keys).compile()
     result.compile_seconds = time.perf_counter() - start
     bar.set_postfix_str(f"compiled in {result.compile_seconds:.1f} s")

@@ -73,6 +73,24 @@ def test_monitor_is_called_on_each_seed(small):
     assert sweep.final["w_norm"] == pytest.approx(np.mean(sweep.final["w_norm_per_seed"]))
 
 
+@pytest.mark.parametrize("rule", ["backprop", "eqprop"])
+def test_both_ways_to_run_a_devices_seeds_give_the_same_networks(rule, small, monkeypatch):
+    """A rule's ``sweep``: its seeds vmapped into one batched program, or mapped one after the other inside
+    one program, train the same networks (a batched product rounds differently: float32 agreement)."""
+    import dataclasses
+    from course_utils import registry
+    results = {}
+    for way in ("vmap", "map"):
+        monkeypatch.setitem(registry.RULES, rule, dataclasses.replace(registry.RULES[rule], sweep=way))
+        results[way] = train(rule, small, seeds=3, seed=5, epochs=1, progress=False)
+    assert all(_close(a, b) for a, b in zip(_leaves(results["vmap"].state), _leaves(results["map"].state)))
+    assert results["vmap"].final["test_accuracy_per_seed"] == pytest.approx(
+        results["map"].final["test_accuracy_per_seed"], abs=0.02)
+    from course_utils.training import make_jax_epoch
+    with pytest.raises(ValueError, match="sweep must be"):
+        make_jax_epoch(lambda *a: a, {"batch_size": 2}, 4, seeds=True, sweep="pmap")
+
+
 def test_bad_seed_counts_and_late_device_requests():
     with pytest.raises(ValueError, match="positive"):
         train("backprop", None, seeds=0)
