@@ -5,7 +5,8 @@
 
 Three ways to train the same S networks (the same keys, so the same results to float32 rounding):
   sequential  S runs of ``train(rule, seed=s)``, one after the other (JAX as every single run uses it);
-  vmap        ``train(rule, seeds=S)`` on one device: the epoch function vmapped over the seeds;
+  vmap        ``train(rule, seeds=S)`` on one device: the seeds run as the rule's ``sweep`` says, the
+              epoch function vmapped over them or (sweep="map") mapped over them in one program;
   sharded     the same program with the seed axis split across N host devices
               (``--xla_force_host_platform_device_count=N``, default one per core). On a GPU machine
               JAX sees one device and this column equals vmap.
