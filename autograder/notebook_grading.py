@@ -421,7 +421,7 @@ def _merged(public, hidden, public_places: list, hidden_places: list, count: int
 
 def _failed_as_a_whole(part) -> bool:
     """Whether one part's outcome is one error for the whole answer, which _merged returns as it is."""
-    outcome = (part or {}).get("outcome") if isinstance(part, dict) else None
+    outcome = part.get("outcome") if isinstance(part, dict) else None
     return isinstance(outcome, dict) and ("sandbox_error" in outcome or outcome.get("error") is not None)
 
 

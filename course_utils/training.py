@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from .data import Dataset, one_hot
@@ -103,16 +104,13 @@ def train(rule_name: str, data: Dataset, backend: str = "jax", seed: int = 0,
         run, argument, total = (_train_jax if backend == "jax" else _train_numpy), seed, cfg["epochs"]
     else:
         result.seeds = list(range(seed, seed + int(seeds)))
-        run = _train_jax_seeds if backend == "jax" else _train_numpy_seeds
+        run = partial(_train_jax_seeds, sweep=rule.sweep) if backend == "jax" else _train_numpy_seeds
         argument = result.seeds
         total = cfg["epochs"] * (1 if backend == "jax" else len(result.seeds))
     bar = progress_bar(total=total, desc=f"{rule_name} ({backend}" + (f", {seeds} seeds)" if seeds else ")"),
                        disable=not progress, unit="epoch")
     with _closing(bar):
-        if run is _train_jax_seeds:
-            run(impl, cfg, data, argument, result, bar, eval_every, sweep=rule.sweep)
-        else:
-            run(impl, cfg, data, argument, result, bar, eval_every)
+        run(impl, cfg, data, argument, result, bar, eval_every)
     return result
 
 
@@ -203,6 +201,8 @@ def make_jax_epoch(step, cfg, n_train: int, seeds: bool = False, sweep: str = "v
 
         return jax.lax.scan(body, state, (batches, jax.random.split(key_steps, n_batches)))
 
+    if seeds and sweep not in ("vmap", "map"):
+        raise ValueError(f"sweep must be 'vmap' or 'map', got {sweep!r}")
     if seeds and sweep == "map":
         one = epoch
 
@@ -214,8 +214,6 @@ def make_jax_epoch(step, cfg, n_train: int, seeds: bool = False, sweep: str = "v
             seed, shared = PartitionSpec("seed"), PartitionSpec()
             epoch = jax.shard_map(epoch, mesh=mesh, in_specs=(seed, shared, shared, seed), out_specs=seed)
     elif seeds:
-        if sweep != "vmap":
-            raise ValueError(f"sweep must be 'vmap' or 'map', got {sweep!r}")
         epoch = jax.vmap(epoch, in_axes=(0, None, None, 0))
     return jax.jit(epoch, donate_argnums=0)
 

@@ -86,14 +86,14 @@ def test_both_ways_to_run_a_devices_seeds_give_the_same_networks(rule, small, mo
     assert all(_close(a, b) for a, b in zip(_leaves(results["vmap"].state), _leaves(results["map"].state)))
     assert results["vmap"].final["test_accuracy_per_seed"] == pytest.approx(
         results["map"].final["test_accuracy_per_seed"], abs=0.02)
+
+
+def test_bad_seed_counts_sweeps_and_late_device_requests():
+    with pytest.raises(ValueError, match="positive"):
+        train("backprop", None, seeds=0)
     from course_utils.training import make_jax_epoch
     with pytest.raises(ValueError, match="sweep must be"):
         make_jax_epoch(lambda *a: a, {"batch_size": 2}, 4, seeds=True, sweep="pmap")
-
-
-def test_bad_seed_counts_and_late_device_requests():
-    with pytest.raises(ValueError, match="positive"):
-        train("backprop", None, seeds=0)
     import jax  # noqa: F401  (JAX has started in this process: asking for devices now changes nothing)
     assert use_host_devices(4) is False
 
