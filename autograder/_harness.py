@@ -21,10 +21,10 @@ Protocol:
               "requests": [{"name", "key", "call"}] (calls of stand-ins to compute: see _stand_in)} or
               {"sandbox_error": str}, "seconds": float, "skipped": [[cell index, why], ...]}.
 
-The harness imports what graded code usually needs once (PRELOAD), reads every cell once (IPython's
-transformation, here under time limits, never in the grader's process), then forks one child per
-exercise: each exercise starts warm and from the same clean state, in its own process group, with
-its own CPU and wall-clock limits, and no descriptor of the harness's. Each child runs the earlier
+The harness imports what graded code usually needs once (PRELOAD, and JAX where a cell imports it),
+reads every cell once (IPython's transformation, here under time limits, never in the grader's process),
+then forks one child per exercise: each exercise starts warm and from the same clean state, in its own
+process group, with its own CPU and wall-clock limits, and no descriptor of the harness's. Each child runs the earlier
 cells, then the answer cell, and reports through a shared mapping (``Channel``) where it is and what
 it computed. An earlier cell that ends the child or holds it past its time is skipped, and the
 exercise graded again without it; so are the later exercises, and their results say so.
@@ -35,6 +35,7 @@ import base64
 import copy
 import json
 import os
+import re
 import signal
 import sys
 
@@ -677,9 +678,27 @@ def _warm_matplotlib(cache: str) -> None:
             pass
 
 
-def _preload() -> None:
+# JAX, only where a cell of the notebook imports it (``import jax.numpy as jnp``, ``from course_utils.jax
+# import eqprop``): importing it takes about a second, which each later exercise's child would pay again
+# (in both parts). Importing starts no thread: JAX's backend starts at the first computation, in a child.
+_JAX_IMPORT = re.compile(r"^[ \t]*(?:import|from)[ \t]+((?:jax|course_utils\.jax)(?:\.\w+){0,3})\b", re.M)
+
+
+def _jax_imports(cells: list, exercises: list) -> list:
+    """The JAX modules (at most 8) that the cells up to the last answer cell import (the cells that the
+    exercises' children run), in the order they appear."""
+    names: list = []
+    last = max((e["answer"] for e in exercises if isinstance(e.get("answer"), int)), default=-1)
+    for source in cells[:last + 1]:
+        for match in _JAX_IMPORT.finditer(source or ""):
+            if match.group(1) not in names and len(names) < 8:
+                names.append(match.group(1))
+    return names
+
+
+def _preload(names=PRELOAD) -> None:
     import importlib
-    for name in PRELOAD:
+    for name in names:
         try:
             importlib.import_module(name)
         except BaseException:
@@ -704,6 +723,7 @@ def main() -> None:
     _warm_matplotlib(os.environ.get("COURSE_MPLCACHE", ""))
     _preload()
     cells = to_python(job["cells"], job.get("cell_read_seconds", 5.0), job.get("read_seconds", 20.0))
+    _preload(_jax_imports(cells, job["exercises"]))
     _as_init()
     channel = Channel(job["output_bytes"])
     bad_cells: dict = {i: "could not be read in time" for i, c in enumerate(cells) if c is None}

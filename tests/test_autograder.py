@@ -244,3 +244,18 @@ def test_grade_all_writes_a_csv(tmp_path):
     assert float(rows["bob/01_perturbation.ipynb"]["score"]) == 0
     assert float(rows["alice/01_perturbation.ipynb"]["perturbation.node_perturbation"]) == 3
     assert "not a Jupyter notebook" in rows["bob/notes.ipynb"]["error"]
+
+
+def test_the_harness_preloads_jax_only_for_cells_that_exercises_run():
+    """JAX is imported once before the forks where a cell up to the last answer cell imports it (each
+    exercise's child would import it again); a JAX import after the last answer costs nothing."""
+    from autograder._harness import _jax_imports
+    cells = ["import numpy as np", "import jax.numpy as jnp\nfrom course_utils.jax import eqprop as je",
+             "def f(x):\n    return x", "  from jax import lax  # indented", "import jaxlib_like_name_not_jax",
+             "import jax.scipy.linalg"]
+    assert _jax_imports(cells, [{"answer": 2}]) == ["jax.numpy", "course_utils.jax"]
+    assert _jax_imports(cells, [{"answer": 0}, {"answer": 5}]) == [
+        "jax.numpy", "course_utils.jax", "jax", "jax.scipy.linalg"]
+    assert _jax_imports(cells, [{"answer": 0}]) == []
+    assert _jax_imports([None, "x = 'import jax'"], [{"answer": 1}]) == []
+    assert _jax_imports(cells, []) == []
