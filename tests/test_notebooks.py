@@ -191,11 +191,27 @@ def test_student_version_runs_all_to_the_end(name, runtime):
     assert all(["image/png", "text/plain"] in outputs for outputs in report["explorers"]), report
 
 
-def test_nbgrader_scores_equal_the_standalone_grader(course):
+@pytest.fixture(scope="module")
+def standalone(course):
+    """``python -m autograder grade NB --json`` on the solution and on the student version, as an instructor
+    runs it: {"solution": report, "student": report} (alice submitted a copy of the solution)."""
+    name = course[0]
+    scores = {}
+    for kind, path in (("solution", REPO / "solutions" / name / f"{name}.ipynb"),
+                       ("student", REPO / "notebooks" / name / f"{name}.ipynb")):
+        proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(path), "--json"],
+                              capture_output=True, text=True, cwd=REPO, timeout=900)
+        assert proc.returncode == 0, proc.stderr
+        scores[kind] = json.loads(proc.stdout)
+    return scores
+
+
+def test_nbgrader_scores_equal_the_standalone_grader(course, standalone):
     from nbgrader.api import Gradebook
-    from autograder.notebook_grading import grade_notebook
     name, root, proc = course
-    report = grade_notebook(root / "submitted" / "alice" / name / f"{name}.ipynb")
+    assert (root / "submitted" / "alice" / name / f"{name}.ipynb").read_bytes() == \
+        (REPO / "solutions" / name / f"{name}.ipynb").read_bytes()
+    report = standalone["solution"]
     with Gradebook(f"sqlite:///{root}/.cache/gradebook.db") as gb:
         grades = {g.name: g.score for nb in gb.find_submission(name, "alice").notebooks for g in nb.grades}
     solution = nbformat.read(str(REPO / "solutions" / name / f"{name}.ipynb"), as_version=4)
@@ -211,15 +227,9 @@ def test_nbgrader_scores_equal_the_standalone_grader(course):
     assert texts and all("correct" in t for t in texts), texts
 
 
-def test_standalone_grader_agrees(course):
+def test_standalone_grader_agrees(course, standalone):
     name, root, _ = course
-    scores = {}
-    for kind, path in (("solution", REPO / "solutions" / name / f"{name}.ipynb"),
-                       ("student", REPO / "notebooks" / name / f"{name}.ipynb")):
-        proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(path), "--json"],
-                              capture_output=True, text=True, cwd=REPO, timeout=900)
-        assert proc.returncode == 0, proc.stderr
-        scores[kind] = json.loads(proc.stdout)
+    scores = standalone
     assert scores["solution"]["score"] == scores["solution"]["max_score"] > 0, scores["solution"]
     assert scores["student"]["score"] == 0, scores["student"]
     # the graded cells' points in the notebook equal the exercises' points in the grader
