@@ -46,7 +46,8 @@ KNOWN_STDERR = (
     re.compile(r"Platform '\w+' is experimental"),
 )
 
-pytestmark = pytest.mark.xdist_group("browser")   # one file, one worker: --dist loadfile or loadgroup
+pytestmark = pytest.mark.xdist_group("browser")   # one file, one worker under make test's --dist loadfile (under
+# pytest 9.2, pytest-xdist 3.8's loadgroup ignores these marks: it rewrites item._nodeid, which pytest no longer reads)
 
 
 def _requirements_or_skip():
