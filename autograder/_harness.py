@@ -24,9 +24,9 @@ Protocol:
 The harness imports what graded code usually needs once (PRELOAD, and JAX where a cell imports it),
 reads every cell once (IPython's transformation, here under time limits, never in the grader's process),
 then forks one child per exercise: each exercise starts warm and from the same clean state, in its own
-process group, with its own CPU and wall-clock limits, and no descriptor of the harness's. Each child runs the earlier
-cells, then the answer cell, and reports through a shared mapping (``Channel``) where it is and what
-it computed. An earlier cell that ends the child or holds it past its time is skipped, and the
+process group, with its own CPU and wall-clock limits, and no descriptor of the harness's. Each child runs
+the earlier cells, then the answer cell, and reports through a shared mapping (``Channel``) where it is and
+what it computed. An earlier cell that ends the child or holds it past its time is skipped, and the
 exercise graded again without it; so are the later exercises, and their results say so.
 """
 from __future__ import annotations

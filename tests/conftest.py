@@ -38,4 +38,3 @@ def offline_data():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
-
